@@ -1,0 +1,5 @@
+"""Allow ``python -m postfinder``."""
+
+from postfinder.cli import main
+
+main()

@@ -1,0 +1,243 @@
+"""Indexed channels: where each one's posts, BM25 index and vectors live."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from postfinder.errors import ChannelNotFoundError, EmbedderMismatchError
+from postfinder.ingest.post import post_link
+from postfinder.lexical.bm25 import BM25Index
+from postfinder.lexical.tokenize import Tokenizer, detect_latin_language
+from postfinder.settings import Settings
+from postfinder.store.documents import DocumentStore
+from postfinder.store.vectors import VectorStore
+
+DB_FILE = "posts.sqlite3"
+BM25_DIR = "bm25"
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """Summary of an indexed channel."""
+
+    id: int
+    name: str
+    username: str
+    posts: int
+    embedder: str
+    dim: int
+    language: str
+    updated: str
+
+
+class Channel:
+    """One indexed channel.
+
+    Parameters
+    ----------
+    channel_id
+        Numeric channel id.
+    directory
+        Directory with the channel's post database and BM25 index.
+    vectors
+        Shared vector store.
+    settings
+        Application settings (BM25 parameters).
+    """
+
+    def __init__(
+        self, channel_id: int, directory: Path, vectors: VectorStore, settings: Settings
+    ) -> None:
+        self.id = channel_id
+        self.directory = directory
+        self.vectors = vectors
+        self.settings = settings
+        self.docs = DocumentStore(directory / DB_FILE, channel_id)
+        self._lexical: tuple[str, BM25Index] | None = None
+        self._tokenizer: Tokenizer | None = None
+
+    @property
+    def collection(self) -> str:
+        """Name of the channel's vector collection."""
+        return f"postfinder_channel_{self.id}"
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """Stored metadata of the channel."""
+        return self.docs.get_meta()
+
+    def link(self, post_id: int) -> str:
+        """Return the t.me link of one of the channel's posts."""
+        return post_link(self.id, post_id, self.meta.get("username") or None)
+
+    def info(self) -> ChannelInfo:
+        """Return a summary of the channel."""
+        meta = self.meta
+        return ChannelInfo(
+            id=self.id,
+            name=meta.get("name", ""),
+            username=meta.get("username", ""),
+            posts=self.docs.count(),
+            embedder=meta.get("embedder", ""),
+            dim=int(meta.get("dim", "0")),
+            language=meta.get("language", ""),
+            updated=meta.get("updated", ""),
+        )
+
+    def check_embedder(self, name: str, dim: int) -> None:
+        """Raise `EmbedderMismatchError` unless the channel was built with this embedder."""
+        meta = self.meta
+        stored = meta.get("embedder")
+        if stored and (stored != name or int(meta.get("dim", "0")) != dim):
+            raise EmbedderMismatchError(
+                f"Channel {self.id} was indexed with embedder {stored} (dim {meta.get('dim')}), "
+                f"but the configured embedder is {name} (dim {dim}). Either configure the "
+                f"original embedder again, or re-embed the channel with the new one: "
+                f"postfinder reembed --channel {self.id}"
+            )
+
+    def touch(self) -> None:
+        """Record the time of the last change."""
+        self.docs.set_meta(updated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    # -- lexical index ------------------------------------------------------------------
+    def tokenizer(self) -> Tokenizer:
+        """Return the channel's tokenizer, detecting the Latin-script language once."""
+        if self._tokenizer is None:
+            language = self.meta.get("language")
+            if not language:
+                configured = self.settings.lexical.language
+                language = (
+                    detect_latin_language(p.text for p in self.docs.iter_posts())
+                    if configured == "auto"
+                    else configured
+                )
+                self.docs.set_meta(language=language)
+            self._tokenizer = Tokenizer(language)
+        return self._tokenizer
+
+    def lexical(self) -> BM25Index:
+        """Return the BM25 index, rebuilding it if it is missing or out of date."""
+        fingerprint = self.docs.fingerprint()
+        if self._lexical is not None and self._lexical[0] == fingerprint:
+            return self._lexical[1]
+        path = self.directory / BM25_DIR
+        index: BM25Index | None = None
+        if path.is_dir():
+            try:
+                index = BM25Index.load(path)
+            except Exception:  # pylint: disable=broad-exception-caught
+                index = None  # unreadable: rebuilt below from the post store
+        if index is None or index.meta.get("fingerprint") != fingerprint:
+            index = self.rebuild_lexical(fingerprint)
+        self._lexical = (fingerprint, index)
+        return index
+
+    def rebuild_lexical(self, fingerprint: str | None = None) -> BM25Index:
+        """Rebuild the BM25 index from the stored posts and save it."""
+        fingerprint = fingerprint or self.docs.fingerprint()
+        tokenizer = self.tokenizer()
+        ids: list[int] = []
+        tokens: list[list[str]] = []
+        for post in self.docs.iter_posts():
+            ids.append(post.id)
+            tokens.append(tokenizer.tokenize(post.search_text))
+        cfg = self.settings.lexical
+        index = BM25Index(k1=cfg.k1, b=cfg.b, idf=cfg.idf)
+        index.build(ids, tokens)
+        index.meta = {"fingerprint": fingerprint, "language": tokenizer.latin_language}
+        if ids:
+            index.save(self.directory / BM25_DIR)
+        self._lexical = (fingerprint, index)
+        return index
+
+    def close(self) -> None:
+        """Close the post database."""
+        self.docs.close()
+
+
+class Catalog:
+    """All indexed channels under the data directory.
+
+    Parameters
+    ----------
+    settings
+        Application settings.
+    vectors
+        The vector store shared by all channels.
+    """
+
+    def __init__(self, settings: Settings, vectors: VectorStore) -> None:
+        self.settings = settings
+        self.vectors = vectors
+        self._open: dict[int, Channel] = {}
+
+    def ids(self) -> list[int]:
+        """Return the ids of indexed channels."""
+        root = self.settings.channels_dir
+        if not root.is_dir():
+            return []
+        return sorted(
+            int(p.name) for p in root.iterdir() if p.name.isdigit() and (p / DB_FILE).is_file()
+        )
+
+    def get(self, channel_id: int, create: bool = False) -> Channel:
+        """Open a channel by id.
+
+        Raises
+        ------
+        ChannelNotFoundError
+            If it is not indexed and ``create`` is false.
+        """
+        if channel_id not in self._open:
+            directory = self.settings.channels_dir / str(channel_id)
+            if not create and not (directory / DB_FILE).is_file():
+                raise ChannelNotFoundError(self._not_found(str(channel_id)))
+            self._open[channel_id] = Channel(channel_id, directory, self.vectors, self.settings)
+        return self._open[channel_id]
+
+    def resolve(self, selector: str | None) -> Channel:
+        """Find a channel by id, ``@username`` or name; optional when only one is indexed.
+
+        Raises
+        ------
+        ChannelNotFoundError
+            If nothing or more than one channel matches.
+        """
+        ids = self.ids()
+        if not ids:
+            raise ChannelNotFoundError(
+                "No channel is indexed yet. Index a Telegram export first: "
+                "postfinder index path/to/result.json"
+            )
+        if selector is None:
+            if len(ids) == 1:
+                return self.get(ids[0])
+            raise ChannelNotFoundError(
+                "Several channels are indexed; choose one with --channel:\n" + self._listing()
+            )
+        wanted = selector.strip().lstrip("@").removeprefix("-100").casefold()
+        for cid in ids:
+            meta = self.get(cid).meta
+            names = {str(cid), meta.get("username", "").casefold(), meta.get("name", "").casefold()}
+            if wanted in names:
+                return self.get(cid)
+        raise ChannelNotFoundError(self._not_found(selector))
+
+    def _listing(self) -> str:
+        return "\n".join(
+            f"  {info.id}  {info.name}  ({info.posts} posts)"
+            for info in (self.get(cid).info() for cid in self.ids())
+        )
+
+    def _not_found(self, selector: str) -> str:
+        listing = self._listing() if self.ids() else "  (none)"
+        return f"Channel {selector!r} is not indexed. Indexed channels:\n{listing}"
+
+    def close(self) -> None:
+        """Close every open channel."""
+        for channel in self._open.values():
+            channel.close()
+        self._open.clear()

@@ -1,0 +1,259 @@
+"""The ``postfinder`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from tqdm import tqdm
+
+from postfinder.app import App, build_app
+from postfinder.errors import PostfinderError
+from postfinder.evaluation import evaluate, load_questions
+from postfinder.retrieval import SearchMode, SearchResult
+from postfinder.settings import Settings, load_settings, masked_dump
+
+cli = typer.Typer(
+    help="PostFinder: find the posts of a Telegram channel that answer a question.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+ChannelOpt = Annotated[
+    Optional[str],
+    typer.Option("--channel", "-c", help="Channel id, @username or name (optional if only one)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ModeOpt = Annotated[
+    Optional[str], typer.Option("--mode", "-m", help="hybrid, bm25 or dense (default: settings).")
+]
+SAMPLE_QUERIES = (
+    "Когда откроется новая ветка метро?",
+    "как продлить загранпаспорт",
+    "free museum entry days",
+    "#погода",
+)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn `PostfinderError` into a one-line message and exit status 1."""
+    try:
+        yield
+    except PostfinderError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("Interrupted. Nothing is lost: run the same command again.", err=True)
+        raise typer.Exit(130) from None
+
+
+def _app(ctx: typer.Context) -> App:
+    settings: Settings = ctx.obj
+    app = build_app(settings)
+    ctx.call_on_close(app.close)
+    return app
+
+
+def _mode(value: str | None) -> SearchMode | None:
+    if value is None:
+        return None
+    if value not in ("hybrid", "bm25", "dense"):
+        raise typer.BadParameter(f"--mode must be hybrid, bm25 or dense, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option(help="Where PostFinder keeps its data [env: POSTFINDER_DATA_DIR]."),
+    ] = None,
+    config: Annotated[
+        Optional[Path], typer.Option(help="TOML settings file [env: POSTFINDER_CONFIG].")
+    ] = None,
+) -> None:
+    """Self-hosted question answering over a Telegram channel's own posts."""
+    with user_errors():
+        settings = load_settings(config, data_dir=data_dir)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = settings
+
+
+@cli.command()
+def index(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="result.json of a Telegram Desktop export.")],
+    chat: Annotated[
+        Optional[str], typer.Option(help="Chat id or name, for full-account exports.")
+    ] = None,
+    username: Annotated[
+        Optional[str], typer.Option(help="Public @username of the channel, for post links.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Index (or update) a channel from a Telegram Desktop JSON export."""
+    with user_errors():
+        report = _app(ctx).indexer().index_export(path, chat, username, progress=not json_out)
+    if json_out:
+        _echo_json(asdict(report))
+        return
+    typer.echo(
+        f"Channel {report.channel_id} ({report.channel_name}): {report.posts_in_export} posts "
+        f"with text in the export; {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged; {report.chunks} chunks embedded in "
+        f"{report.seconds:.1f} s."
+    )
+
+
+@cli.command()
+def channels(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List indexed channels."""
+    with user_errors():
+        catalog = _app(ctx).catalog
+        infos = [catalog.get(cid).info() for cid in catalog.ids()]
+    if json_out:
+        _echo_json([asdict(i) for i in infos])
+        return
+    if not infos:
+        typer.echo("No channel is indexed yet. Run: postfinder index path/to/result.json")
+    for info in infos:
+        handle = f"@{info.username}" if info.username else "-"
+        typer.echo(
+            f"{info.id}  {info.name}  {handle}  {info.posts} posts  "
+            f"{info.embedder} (dim {info.dim})  stemmer: {info.language}  updated {info.updated}"
+        )
+
+
+def _format_hits(result: SearchResult) -> str:
+    lines = []
+    for rank, hit in enumerate(result.hits, start=1):
+        date = datetime.fromtimestamp(hit.date, tz=timezone.utc).strftime("%Y-%m-%d")
+        parts = []
+        if hit.dense_rank is not None:
+            parts.append(f"dense #{hit.dense_rank} {hit.dense_similarity:.3f}")
+        if hit.bm25_rank is not None:
+            parts.append(f"bm25 #{hit.bm25_rank} {hit.bm25_score:.2f}")
+        lines.append(f"{rank}. {hit.link}  {date}  [{', '.join(parts)}]")
+        lines.append(f"   {hit.snippet}")
+    return "\n".join(lines) if lines else "No matching posts."
+
+
+@cli.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    channel: ChannelOpt = None,
+    mode: ModeOpt = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="Number of posts.", min=1)] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Search a channel by meaning and by keyword."""
+    with user_errors():
+        result = _app(ctx).retriever(channel).search(query, k=k, mode=_mode(mode))
+    if json_out:
+        _echo_json(asdict(result))
+    else:
+        typer.echo(_format_hits(result))
+
+
+@cli.command(name="eval")
+def eval_command(
+    ctx: typer.Context,
+    questions: Annotated[Path, typer.Argument(help="JSON lines: query, relevant, should_refuse.")],
+    channel: ChannelOpt = None,
+    mode: ModeOpt = None,
+    limit: Annotated[
+        Optional[int], typer.Option(help="Use only the first N questions.", min=1)
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure retrieval quality (hit@k, MRR@10, nDCG@10) and latency on labelled questions."""
+    search_mode = _mode(mode)
+    with user_errors():
+        items = load_questions(questions)[:limit]
+        retriever = _app(ctx).retriever(channel)
+        answerable = sum(1 for q in items if not q.should_refuse)
+        with tqdm(total=answerable, desc="Evaluating", disable=json_out, file=sys.stderr) as bar:
+            report = evaluate(
+                lambda q: [h.post_id for h in retriever.search(q, k=10, mode=search_mode).hits],
+                items,
+                progress=bar.update,
+            )
+    report["mode"] = search_mode or retriever.settings.mode  # type: ignore[assignment]
+    if json_out:
+        _echo_json(report)
+        return
+    typer.echo(
+        f"mode {report['mode']}, {report['n']} answerable questions: "
+        f"hit@1 {report['hit@1']:.3f}  hit@5 {report['hit@5']:.3f}  "
+        f"hit@10 {report['hit@10']:.3f}  MRR@10 {report['mrr@10']:.3f}  "
+        f"nDCG@10 {report['ndcg@10']:.3f}  latency p50 {report['latency_ms_p50']:.1f} ms, "
+        f"p95 {report['latency_ms_p95']:.1f} ms"
+    )
+
+
+@cli.command()
+def reembed(ctx: typer.Context, channel: ChannelOpt = None) -> None:
+    """Recompute a channel's vectors with the configured embedder (after changing models)."""
+    with user_errors():
+        app = _app(ctx)
+        target = app.catalog.resolve(channel)
+        chunks = app.indexer().reembed(target)
+    typer.echo(f"Channel {target.id}: {chunks} chunks embedded with {app.embedder.name}.")
+
+
+@cli.command()
+def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Print the effective settings (secrets masked)."""
+    data = masked_dump(ctx.obj)
+    if json_out:
+        _echo_json(data)
+        return
+
+    def walk(prefix: str, value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                yield from walk(f"{prefix}__{key}" if prefix else key, sub)
+        else:
+            yield f"POSTFINDER_{prefix.upper()}={'' if value is None else value}"
+
+    typer.echo("\n".join(walk("", data)))
+
+
+@cli.command()
+def demo(ctx: typer.Context) -> None:
+    """Index the bundled sample channel and run a few searches on it."""
+    sample = resources.files("postfinder") / "sample" / "result.json"
+    with user_errors(), resources.as_file(sample) as path:
+        app = _app(ctx)
+        report = app.indexer().index_export(path, username="postfinder_sample", progress=False)
+        typer.echo(
+            f"Indexed sample channel '{report.channel_name}': {report.posts_in_export} posts "
+            f"({report.added} new, {report.updated} updated, {report.unchanged} unchanged) "
+            f"with {app.embedder.name}.\n"
+        )
+        retriever = app.retriever(str(report.channel_id))
+        for query in SAMPLE_QUERIES:
+            typer.echo(f"> {query}")
+            typer.echo(_format_hits(retriever.search(query, k=3)) + "\n")
+
+
+def main() -> None:
+    """Entry point of the ``postfinder`` console script."""
+    cli()

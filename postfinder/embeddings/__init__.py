@@ -1,0 +1,1 @@
+"""Embedders: the protocol, its backends and the factory that picks one from settings."""

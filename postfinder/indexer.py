@@ -1,0 +1,210 @@
+"""Indexing: exports and live posts go through the same path into one channel index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from postfinder.channels import Catalog, Channel
+from postfinder.chunking import Chunker
+from postfinder.embeddings.base import Embedder
+from postfinder.ingest.post import Post
+from postfinder.ingest.telegram_export import ChatInfo, TelegramExport
+from postfinder.store.vectors import ChunkRecord
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an indexing run did."""
+
+    channel_id: int
+    channel_name: str
+    posts_in_export: int
+    added: int
+    updated: int
+    unchanged: int
+    chunks: int
+    seconds: float
+
+    @property
+    def embedded_per_second(self) -> float:
+        """Chunks embedded and stored per second of wall time."""
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+
+class Indexer:
+    """Adds posts to channels: chunk, embed, store vectors, record posts, refresh BM25.
+
+    Parameters
+    ----------
+    catalog
+        The indexed channels.
+    embedder
+        Embedder for passages.
+    chunker
+        Splits long posts.
+    batch_size
+        Posts embedded and committed together; an interrupted run loses at most one batch.
+    """
+
+    def __init__(
+        self, catalog: Catalog, embedder: Embedder, chunker: Chunker, batch_size: int = 32
+    ) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.chunker = chunker
+        self.batch_size = batch_size
+
+    def open_channel(self, chat: ChatInfo, username: str | None = None) -> Channel:
+        """Open (or create) the channel for ``chat``, checking the embedder matches."""
+        channel = self.catalog.get(chat.id, create=True)
+        channel.check_embedder(self.embedder.name, self.embedder.dim)
+        meta = {
+            "name": chat.name,
+            "type": chat.type,
+            "embedder": self.embedder.name,
+            "dim": str(self.embedder.dim),
+        }
+        if username:
+            meta["username"] = username.lstrip("@")
+        channel.docs.set_meta(**meta)
+        return channel
+
+    def index_export(
+        self,
+        path: Path,
+        chat: str | None = None,
+        username: str | None = None,
+        progress: bool = True,
+    ) -> IndexReport:
+        """Index a Telegram Desktop export, adding new posts and updating edited ones.
+
+        The whole export is read and validated before anything is written, so a
+        malformed file leaves the index untouched. Posts are committed in batches, and
+        a post counts as indexed only once its vectors are stored: an interrupted run
+        can simply be repeated.
+
+        Parameters
+        ----------
+        path
+            ``result.json`` or its folder.
+        chat
+            Chat id or name for full-account exports.
+        username
+            Public username of the channel, for ``t.me/<username>/<id>`` links.
+        progress
+            Show a progress bar on stderr.
+
+        Returns
+        -------
+        IndexReport
+            Counts and timing.
+        """
+        started = time.perf_counter()
+        export = TelegramExport(path)
+        info = export.select_chat(chat)
+        # First pass: validate the whole file and learn what changed, writing nothing.
+        new_hashes = {post.id: post.content_hash for post in export.iter_posts(info)}
+        channel = self.open_channel(info, username)
+        stored = channel.docs.hashes()
+        todo = {pid for pid, digest in new_hashes.items() if stored.get(pid) != digest}
+        updated = sum(1 for pid in todo if pid in stored)
+        chunks = 0
+        with tqdm(
+            total=len(todo), desc="Indexing", unit="post", disable=not progress or not todo
+        ) as bar:
+            batch: dict[int, Post] = {}
+            for post in export.iter_posts(info):
+                if post.id not in todo:
+                    continue
+                batch[post.id] = post
+                if len(batch) >= self.batch_size:
+                    chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
+                    bar.update(len(batch))
+                    batch = {}
+            if batch:
+                chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
+                bar.update(len(batch))
+        if todo or not (channel.directory / "bm25").is_dir():
+            channel.rebuild_lexical()
+        channel.touch()
+        return IndexReport(
+            channel_id=info.id,
+            channel_name=info.name,
+            posts_in_export=len(new_hashes),
+            added=len(todo) - updated,
+            updated=updated,
+            unchanged=len(new_hashes) - len(todo),
+            chunks=chunks,
+            seconds=time.perf_counter() - started,
+        )
+
+    def add_posts(
+        self, channel: Channel, posts: Iterable[Post], refresh_lexical: bool = True
+    ) -> int:
+        """Embed and store posts (new or edited), replacing their previous chunks.
+
+        Parameters
+        ----------
+        channel
+            Target channel.
+        posts
+            Posts to add; a post with a known id replaces the stored one.
+        refresh_lexical
+            Rebuild the BM25 index afterwards (live posts); bulk runs do it once at the end.
+
+        Returns
+        -------
+        int
+            Number of chunks stored.
+        """
+        posts = list({p.id: p for p in posts}.values())
+        if not posts:
+            return 0
+        records: list[ChunkRecord] = []
+        counts: list[tuple[Post, int]] = []
+        for post in posts:
+            pieces = self.chunker.split(post.search_text)
+            records.extend(ChunkRecord(post.id, i, piece) for i, piece in enumerate(pieces))
+            counts.append((post, len(pieces)))
+        vectors = self.embedder.embed_passages([r.text for r in records])
+        # Order matters for crash safety: vectors first, then the post rows that mark
+        # the posts as done. A crash in between is repaired by the next run.
+        channel.vectors.delete_posts(channel.collection, [p.id for p in posts])
+        channel.vectors.add(channel.collection, records, vectors)
+        channel.docs.upsert(counts)
+        if refresh_lexical:
+            channel.rebuild_lexical()
+            channel.touch()
+        return len(records)
+
+    def reembed(self, channel: Channel, progress: bool = True) -> int:
+        """Recompute every vector of a channel with the configured embedder.
+
+        Safe to interrupt: posts still waiting for vectors are picked up by the next run.
+
+        Returns
+        -------
+        int
+            Number of chunks stored.
+        """
+        meta = channel.meta
+        if meta.get("embedder") != self.embedder.name or meta.get("dim") != str(
+            self.embedder.dim
+        ):
+            channel.docs.mark_all_unembedded()
+            channel.vectors.drop(channel.collection)
+            channel.docs.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
+        pending: Sequence[Post] = list(channel.docs.iter_posts(only_unembedded=True))
+        chunks = 0
+        with tqdm(total=len(pending), desc="Re-embedding", unit="post", disable=not progress) as bar:
+            for start in range(0, len(pending), self.batch_size):
+                part = pending[start : start + self.batch_size]
+                chunks += self.add_posts(channel, part, refresh_lexical=False)
+                bar.update(len(part))
+        channel.touch()
+        return chunks

@@ -1,0 +1,1 @@
+"""Reading posts from Telegram Desktop exports."""

