@@ -57,12 +57,16 @@ class App:
         """Return an indexer using the configured embedder and chunking."""
         cfg = self.settings.embedding
         max_tokens = min(cfg.chunk_tokens, self.embedder.max_tokens)
-        chunker = Chunker(self.embedder.count_tokens, max_tokens, min(cfg.chunk_overlap, max_tokens // 2))
+        chunker = Chunker(
+            self.embedder.count_tokens, max_tokens, min(cfg.chunk_overlap, max_tokens // 2)
+        )
         return Indexer(self.catalog, self.embedder, chunker, batch_size=cfg.batch_size)
 
     def retriever(self, channel: str | None = None) -> HybridRetriever:
         """Return a retriever for a channel chosen by id, name or username."""
-        return HybridRetriever(self.catalog.resolve(channel), self.embedder, self.settings.retrieval)
+        return HybridRetriever(
+            self.catalog.resolve(channel), self.embedder, self.settings.retrieval
+        )
 
     def close(self) -> None:
         """Release open channel databases."""

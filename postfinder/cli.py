@@ -189,11 +189,13 @@ def eval_command(
         items = load_questions(questions)[:limit]
         retriever = _app(ctx).retriever(channel)
         answerable = sum(1 for q in items if not q.should_refuse)
-        with tqdm(total=answerable, desc="Evaluating", disable=json_out, file=sys.stderr) as bar:
+        with tqdm(
+            total=answerable, desc="Evaluating", disable=json_out, file=sys.stderr
+        ) as progress_bar:
             report = evaluate(
                 lambda q: [h.post_id for h in retriever.search(q, k=10, mode=search_mode).hits],
                 items,
-                progress=bar.update,
+                progress=progress_bar.update,
             )
     report["mode"] = search_mode or retriever.settings.mode  # type: ignore[assignment]
     if json_out:
@@ -218,8 +220,8 @@ def reembed(ctx: typer.Context, channel: ChannelOpt = None) -> None:
     typer.echo(f"Channel {target.id}: {chunks} chunks embedded with {app.embedder.name}.")
 
 
-@cli.command()
-def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+@cli.command(name="config")
+def config_command(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Print the effective settings (secrets masked)."""
     data = masked_dump(ctx.obj)
     if json_out:

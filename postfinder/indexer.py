@@ -116,7 +116,7 @@ class Indexer:
         chunks = 0
         with tqdm(
             total=len(todo), desc="Indexing", unit="post", disable=not progress or not todo
-        ) as bar:
+        ) as progress_bar:
             batch: dict[int, Post] = {}
             for post in export.iter_posts(info):
                 if post.id not in todo:
@@ -124,11 +124,11 @@ class Indexer:
                 batch[post.id] = post
                 if len(batch) >= self.batch_size:
                     chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
-                    bar.update(len(batch))
+                    progress_bar.update(len(batch))
                     batch = {}
             if batch:
                 chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
-                bar.update(len(batch))
+                progress_bar.update(len(batch))
         if todo or not (channel.directory / "bm25").is_dir():
             channel.rebuild_lexical()
         channel.touch()
@@ -193,18 +193,18 @@ class Indexer:
             Number of chunks stored.
         """
         meta = channel.meta
-        if meta.get("embedder") != self.embedder.name or meta.get("dim") != str(
-            self.embedder.dim
-        ):
+        if meta.get("embedder") != self.embedder.name or meta.get("dim") != str(self.embedder.dim):
             channel.docs.mark_all_unembedded()
             channel.vectors.drop(channel.collection)
             channel.docs.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
         pending: Sequence[Post] = list(channel.docs.iter_posts(only_unembedded=True))
         chunks = 0
-        with tqdm(total=len(pending), desc="Re-embedding", unit="post", disable=not progress) as bar:
+        with tqdm(
+            total=len(pending), desc="Re-embedding", unit="post", disable=not progress
+        ) as progress_bar:
             for start in range(0, len(pending), self.batch_size):
                 part = pending[start : start + self.batch_size]
                 chunks += self.add_posts(channel, part, refresh_lexical=False)
-                bar.update(len(part))
+                progress_bar.update(len(part))
         channel.touch()
         return chunks

@@ -104,7 +104,9 @@ class HybridRetriever:
         tokens = self.channel.tokenizer().tokenize(query)
         return self.channel.lexical().search(tokens, n)
 
-    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> SearchResult:
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode | None = None
+    ) -> SearchResult:
         """Find the posts that best match ``query``.
 
         Parameters

@@ -192,7 +192,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             )
         # A subclass carries the file name, so nothing global changes.
         settings_cls = type(
-            "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}}
+            "Settings",
+            (Settings,),
+            {"model_config": {**Settings.model_config, "toml_file": config_file}},
         )
     try:
         return settings_cls(**{k: v for k, v in overrides.items() if v is not None})

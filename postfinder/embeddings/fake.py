@@ -36,7 +36,7 @@ class FakeEmbedder:
     def _vector(self, text: str) -> Vectors:
         vec = np.zeros(self.dim, dtype=np.float32)
         for word in _WORD.findall(text.lower()):
-            for feature in {word, word[:4]}:
+            for feature in (word, word[:4]):
                 slot = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=4).digest())
                 vec[slot % self.dim] += 1.0
         return vec

@@ -56,10 +56,13 @@ class SentenceTransformerEmbedder:
         self.query_prefix = auto_query if query_prefix is None else query_prefix
         self.passage_prefix = auto_passage if passage_prefix is None else passage_prefix
         self.name = f"st/{Path(model).name if Path(model).exists() else model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim = int(get_dim())
         # Keep room for the prefix and special tokens inside the model's window.
-        self.max_tokens = int(self._model.max_seq_length) - 2 - self.count_tokens(
-            self.passage_prefix
+        self.max_tokens = (
+            int(self._model.max_seq_length or 512) - 2 - self.count_tokens(self.passage_prefix)
         )
         self.batch_size = batch_size
 

@@ -125,9 +125,12 @@ class TelegramExport:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise ExportError(f"No chat matches --chat {chat!r}. Chats in the export:\n" + _describe(chats))
+            raise ExportError(
+                f"No chat matches --chat {chat!r}. Chats in the export:\n" + _describe(chats)
+            )
         raise ExportError(
-            f"--chat {chat!r} matches {len(matches)} chats; use the numeric id:\n" + _describe(matches)
+            f"--chat {chat!r} matches {len(matches)} chats; use the numeric id:\n"
+            + _describe(matches)
         )
 
     def iter_posts(self, chat: ChatInfo) -> Iterator[Post]:
@@ -257,7 +260,9 @@ def _chat_info(attrs: dict[str, Any]) -> ChatInfo:
         chat_id = int(raw_id)
     except (TypeError, ValueError) as exc:
         raise _FormatProblem(f"chat id {raw_id!r} is not a number.") from exc
-    return ChatInfo(id=chat_id, name=str(attrs.get("name") or ""), type=str(attrs.get("type") or ""))
+    return ChatInfo(
+        id=chat_id, name=str(attrs.get("name") or ""), type=str(attrs.get("type") or "")
+    )
 
 
 def _describe(chats: list[ChatInfo]) -> str:

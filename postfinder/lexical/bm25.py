@@ -106,9 +106,11 @@ class BM25Index:
 
     def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Return the BM25 score of every document for the query, in index order."""
-        if self._retriever is None or not len(self):
+        if self._retriever is None or len(self) == 0:
             return np.zeros(0, dtype=np.float32)
-        ids = [self._retriever.vocab_dict[t] for t in query_tokens if t in self._retriever.vocab_dict]
+        ids = [
+            self._retriever.vocab_dict[t] for t in query_tokens if t in self._retriever.vocab_dict
+        ]
         if not ids:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)

@@ -31,10 +31,11 @@ class ChromaVectorStore:
 
     def __init__(self, settings: VectorStoreSettings, path: Path) -> None:
         # Imported here: chromadb is heavy and only this backend needs it.
-        import chromadb  # pylint: disable=import-outside-toplevel
-        from chromadb.config import (  # pylint: disable=import-outside-toplevel
-            Settings as ChromaSettings,
-        )
+        # pylint: disable=import-outside-toplevel
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        # pylint: enable=import-outside-toplevel
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self._ef_search = settings.hnsw_ef_search
@@ -74,9 +75,7 @@ class ChromaVectorStore:
                     self._collections[name] = self._client.get_or_create_collection(
                         name=name,
                         embedding_function=None,
-                        configuration={
-                            "hnsw": {"space": "cosine", "ef_search": self._ef_search}
-                        },
+                        configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
                     )
                 else:
                     self._collections[name] = self._client.get_collection(

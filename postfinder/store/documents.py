@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+
 class DocumentStore:
     """Posts of one channel in a SQLite file (WAL mode).
 
@@ -76,7 +77,8 @@ class DocumentStore:
         self._meta = None
         with self._db:
             self._db.executemany(
-                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                "INSERT INTO meta VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 list(values.items()),
             )
 
@@ -134,7 +136,9 @@ class DocumentStore:
         """Yield stored posts in id order."""
         where = "WHERE embedded = 0" if only_unembedded else ""
         with closing(self._db.cursor()) as cur:
-            yield from map(self._row_to_post, cur.execute(f"SELECT * FROM posts {where} ORDER BY id"))
+            yield from map(
+                self._row_to_post, cur.execute(f"SELECT * FROM posts {where} ORDER BY id")
+            )
 
     def fingerprint(self) -> str:
         """Return a value that changes whenever posts are added or changed."""

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Lint gates: black, isort, mypy (strict on the package), pylint (score >= 9).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+"$bin/black" --check --quiet postfinder tests scripts
+"$bin/isort" --check-only --quiet postfinder tests scripts
+"$bin/mypy" --no-error-summary
+"$bin/pylint" --fail-under=9 --score=y postfinder scripts/*.py | tail -n 3

@@ -1,0 +1,115 @@
+"""The command line, through typer's runner, with the fake embedder and real ChromaDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CHANNEL_ID, NEWS
+from typer.testing import CliRunner
+
+from postfinder.cli import cli
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fake_embedder_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_index_channels_search_eval(write_export, tmp_path: Path) -> None:
+    path = write_export()
+    code, out, _ = run("index", str(path), "--username", "testchan", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert (report["channel_id"], report["added"], report["unchanged"]) == (CHANNEL_ID, 6, 0)
+
+    code, out, _ = run("index", str(path))
+    assert code == 0
+    assert out.startswith(
+        f"Channel {CHANNEL_ID} (Test channel): 6 posts with text in the export; "
+        "0 added, 0 updated, 6 unchanged; 0 chunks embedded in "
+    )
+
+    code, out, _ = run("channels", "--json")
+    (info,) = json.loads(out)
+    assert (info["posts"], info["embedder"], info["username"]) == (6, "fake-64", "testchan")
+
+    code, out, _ = run("search", "загранпаспорт пошлина", "-k", "2")
+    assert code == 0
+    first_line = out.splitlines()[0]
+    assert first_line.startswith("1. https://t.me/testchan/3  2023-11-14  [dense #1 ")
+    assert out.splitlines()[1] == "   " + NEWS[1]
+
+    code, out, _ = run("search", "метро", "--mode", "bm25", "--json")
+    hits = json.loads(out)["hits"]
+    assert hits[0]["post_id"] == 2 and hits[0]["dense_rank"] is None
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "\n".join(
+            json.dumps(q, ensure_ascii=False)
+            for q in [
+                {"query": "загранпаспорт", "relevant": [3], "should_refuse": False},
+                {"query": "каток коньки", "relevant": [6], "should_refuse": False},
+                {"query": "кто президент Бразилии", "relevant": [], "should_refuse": True},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run("eval", str(questions), "--json")
+    metrics = json.loads(out)
+    assert code == 0 and metrics["n"] == 2 and metrics["hit@1"] == 1.0 and metrics["mrr@10"] == 1.0
+    assert set(metrics) >= {"hit@5", "hit@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95"}
+
+
+def test_errors_are_one_line_messages(write_export, tmp_path: Path) -> None:
+    code, _, err = run("search", "anything")
+    assert code == 1
+    assert err.startswith("Error: No channel is indexed yet. Index a Telegram export first")
+    code, _, err = run("index", str(tmp_path / "nope.json"))
+    assert code == 1 and "does not exist" in err
+    run("index", str(write_export()))
+    code, _, err = run("search", "x", "--channel", "999")
+    assert code == 1 and "Channel '999' is not indexed" in err
+    code, _, err = run("search", "x", "--mode", "fuzzy")
+    assert code == 2 and "--mode must be hybrid, bm25 or dense" in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"relevant": [1]}\n', encoding="utf-8")
+    code, _, err = run("eval", str(bad))
+    assert code == 1 and "line 1: expected a JSON object with 'query'" in err
+
+
+def test_config_masks_secrets_and_reads_toml(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("POSTFINDER_VECTOR_STORE__AUTH_TOKEN", "s3cret")
+    toml = tmp_path / "pf.toml"
+    toml.write_text('[retrieval]\nrrf_k = 10\n[lexical]\nlanguage = "german"\n', encoding="utf-8")
+    code, out, _ = run("--config", str(toml), "config")
+    assert code == 0
+    assert "POSTFINDER_VECTOR_STORE__AUTH_TOKEN=********" in out.splitlines()
+    assert "POSTFINDER_RETRIEVAL__RRF_K=10" in out.splitlines()
+    assert "POSTFINDER_LEXICAL__LANGUAGE=german" in out.splitlines()
+    assert "s3cret" not in out
+    monkeypatch.setenv("POSTFINDER_RETRIEVAL__RRF_K", "0")
+    code, _, err = run("config")
+    assert code == 1 and "retrieval.rrf_k" in err and "Fix the POSTFINDER_* variables" in err
+
+
+def test_help_everywhere() -> None:
+    for command in ([], ["index"], ["search"], ["eval"], ["channels"], ["config"], ["demo"]):
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "Usage" in out
+
+
+def test_demo_runs_on_the_bundled_sample() -> None:
+    code, out, _ = run("demo")
+    assert code == 0
+    assert "Indexed sample channel 'Городской гид': 14 posts (14 new" in out
+    assert "> как продлить загранпаспорт\n1. https://t.me/postfinder_sample/4" in out
