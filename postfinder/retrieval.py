@@ -60,6 +60,47 @@ def rrf_fuse(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def minmax(scores: dict[int, float]) -> dict[int, float]:
+    """Scale one result list's scores to [0, 1] (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return {key: 1.0 for key in scores}
+    return {key: (value - low) / (high - low) for key, value in scores.items()}
+
+
+def convex_fuse(
+    dense: dict[int, float], lexical: dict[int, float], dense_weight: float
+) -> list[tuple[int, float]]:
+    """Fuse two scored candidate lists by a weighted sum of min-max normalised scores.
+
+    Unlike rank fusion this keeps how far apart the candidates are: a post that one
+    retriever scores far above the rest stays on top. A post missing from one list
+    gets 0 from it.
+
+    Parameters
+    ----------
+    dense, lexical
+        ``{id: score}`` of each retriever's candidates.
+    dense_weight
+        Weight of the dense scores; the lexical ones get ``1 - dense_weight``.
+
+    Returns
+    -------
+    list of tuple
+        ``(id, fused score)``, best first.
+    """
+    dense_n, lexical_n = minmax(dense), minmax(lexical)
+    if not dense_n or not lexical_n:  # one retriever found nothing: use the other alone
+        dense_weight = 1.0 if dense_n else 0.0
+    fused = {
+        key: dense_weight * dense_n.get(key, 0.0) + (1 - dense_weight) * lexical_n.get(key, 0.0)
+        for key in dense_n.keys() | lexical_n.keys()
+    }
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def make_snippet(text: str, limit: int) -> str:
     """Return the start of ``text`` on one line, cut at a word boundary to ``limit`` chars."""
     flat = " ".join(text.split())
@@ -88,11 +129,18 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
 
-    def dense(self, query: str, n: int) -> list[tuple[int, float, str]]:
+    def dense(
+        self, query: str, n: int, timings: dict[str, float] | None = None
+    ) -> list[tuple[int, float, str]]:
         """Return ``(post_id, similarity, best chunk)`` for the top posts by vector similarity."""
+        started = time.perf_counter()
         vector = self.embedder.embed_queries([query])[0]
+        embedded = time.perf_counter()
         # Several chunks may belong to one post: ask for more and keep each post's best.
         matches = self.channel.vectors.query(self.channel.collection, vector, n * 2)
+        if timings is not None:
+            timings["embed_ms"] = (embedded - started) * 1000
+            timings["vector_ms"] = (time.perf_counter() - embedded) * 1000
         best: dict[int, tuple[int, float, str]] = {}
         for match in matches:
             if match.post_id not in best:
@@ -130,19 +178,26 @@ class HybridRetriever:
         dense: list[tuple[int, float, str]] = []
         lexical: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
-            started = time.perf_counter()
-            dense = self.dense(query, n)
-            timings["dense_ms"] = (time.perf_counter() - started) * 1000
+            dense = self.dense(query, n, timings)
         if mode in ("hybrid", "bm25"):
             started = time.perf_counter()
             lexical = self.lexical(query, n)
             timings["bm25_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        rankings = [[pid for pid, *_ in dense], [pid for pid, _ in lexical]]
-        fused = rrf_fuse([r for r in rankings if r], self.settings.rrf_k)[:k]
+        fused = self._fuse(dense, lexical)[:k]
         hits = self._hits(fused, dense, lexical)
         timings["fusion_ms"] = (time.perf_counter() - started) * 1000
         return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
+
+    def _fuse(
+        self, dense: list[tuple[int, float, str]], lexical: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
+        if self.settings.fusion == "rrf" or not (dense and lexical):
+            rankings = [[pid for pid, *_ in dense], [pid for pid, _ in lexical]]
+            return rrf_fuse([r for r in rankings if r], self.settings.rrf_k)
+        return convex_fuse(
+            {pid: sim for pid, sim, _ in dense}, dict(lexical), self.settings.dense_weight
+        )
 
     def _hits(
         self,

@@ -61,9 +61,9 @@ class EmbeddingSettings(BaseModel):
     )
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedder.")
     chunk_tokens: int = Field(
-        256, ge=32, le=512, description="Maximum tokens of one chunk of a long post."
+        480, ge=32, le=512, description="Maximum tokens of one chunk of a long post."
     )
-    chunk_overlap: int = Field(48, ge=0, description="Tokens shared by consecutive chunks.")
+    chunk_overlap: int = Field(64, ge=0, description="Tokens shared by consecutive chunks.")
     fake_dim: int = Field(64, ge=8, description="Dimension of the deterministic fake embedder.")
 
     @field_validator("chunk_overlap")
@@ -107,6 +107,14 @@ class RetrievalSettings(BaseModel):
     """How dense and lexical candidates are fused."""
 
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Default search mode.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex",
+        description="convex: weighted sum of min-max normalised scores; rrf: reciprocal rank "
+        "fusion.",
+    )
+    dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of the dense score in convex fusion (BM25: 1 - it)."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant k.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever.")
     top_k: int = Field(5, ge=1, description="Posts returned by default.")

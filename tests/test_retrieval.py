@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import CHANNEL_ID, message
 
 from postfinder.app import App
-from postfinder.retrieval import make_snippet, rrf_fuse
+from postfinder.retrieval import convex_fuse, make_snippet, minmax, rrf_fuse
 
 
 def test_rrf_fuse_scores() -> None:
@@ -13,6 +13,24 @@ def test_rrf_fuse_scores() -> None:
     assert [doc for doc, _ in fused] == [1, 3, 2]
     assert fused[0][1] == 1 / 61 + 1 / 62
     assert fused[2][1] == 1 / 62
+
+
+def test_convex_fuse_keeps_score_gaps() -> None:
+    assert minmax({1: 2.0, 2: 4.0, 3: 3.0}) == {1: 0.0, 2: 1.0, 3: 0.5}
+    assert minmax({7: 0.3}) == {7: 1.0}
+    dense = {1: 0.90, 2: 0.89, 3: 0.50}
+    lexical = {2: 30.0, 4: 3.0, 1: 2.0}
+    fused = convex_fuse(dense, lexical, 0.5)
+    assert [doc for doc, _ in fused] == [2, 1, 4, 3]
+    assert fused[0][1] == 0.5 * (0.39 / 0.40) + 0.5 * 1.0
+    assert [doc for doc, _ in convex_fuse({}, lexical, 0.5)] == [2, 4, 1]
+
+
+def test_rrf_setting_is_honoured(app: App, write_export) -> None:
+    app.indexer().index_export(write_export(), progress=False)
+    app.settings.retrieval.fusion = "rrf"
+    hits = app.retriever().search("продлить загранпаспорт пошлина", k=2).hits
+    assert hits[0].post_id == 3 and hits[0].score == 2 / (app.settings.retrieval.rrf_k + 1)
 
 
 def test_snippet_cut_at_word() -> None:
@@ -27,7 +45,7 @@ def test_modes_and_component_scores(app: App, write_export) -> None:
     top = hybrid.hits[0]
     assert top.post_id == 3 and top.link == f"https://t.me/c/{CHANNEL_ID}/3"
     assert top.dense_rank == 1 and top.bm25_rank == 1 and top.bm25_score and top.dense_similarity
-    assert set(hybrid.timings_ms) == {"dense_ms", "bm25_ms", "fusion_ms"}
+    assert set(hybrid.timings_ms) == {"embed_ms", "vector_ms", "bm25_ms", "fusion_ms"}
     bm25 = retriever.search("продлить загранпаспорт", mode="bm25")
     assert all(h.dense_rank is None for h in bm25.hits) and bm25.hits[0].post_id == 3
     dense = retriever.search("продлить загранпаспорт", mode="dense")

