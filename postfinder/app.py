@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 
-from postfinder.channels import Catalog
+from postfinder.answering.pipeline import Answerer
+from postfinder.answering.refusal import RefusalModel
+from postfinder.channels import Catalog, Channel
 from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
 from postfinder.embeddings.factory import build_embedder
+from postfinder.generation.base import Generator
+from postfinder.generation.factory import build_generator
 from postfinder.indexer import Indexer
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
 from postfinder.store.factory import build_vector_store
 from postfinder.store.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+REFUSAL_FILE = "refusal.json"
 
 
 class App:
@@ -22,7 +30,7 @@ class App:
     ----------
     settings
         Settings, built once by the caller.
-    embedder, vectors
+    embedder, vectors, generator
         Ready components to use instead of building them (tests pass fakes here).
     """
 
@@ -31,12 +39,16 @@ class App:
         settings: Settings,
         embedder: Embedder | None = None,
         vectors: VectorStore | None = None,
+        generator: Generator | None = None,
     ) -> None:
         self.settings = settings
-        if embedder is not None:
-            self.__dict__["embedder"] = embedder
-        if vectors is not None:
-            self.__dict__["vectors"] = vectors
+        for name, component in (
+            ("embedder", embedder),
+            ("vectors", vectors),
+            ("generator", generator),
+        ):
+            if component is not None:
+                self.__dict__[name] = component
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -66,6 +78,35 @@ class App:
         """Return a retriever for a channel chosen by id, name or username."""
         return HybridRetriever(
             self.catalog.resolve(channel), self.embedder, self.settings.retrieval
+        )
+
+    @cached_property
+    def generator(self) -> Generator | None:
+        """The local model, loaded once per process (``None``: extractive answers only)."""
+        return build_generator(self.settings)
+
+    def refusal_model(self, channel: Channel) -> RefusalModel:
+        """Return the configured, the channel's own, or the shipped refusal calibration."""
+        path = self.settings.answer.refusal_calibration or channel.directory / REFUSAL_FILE
+        model = RefusalModel.load(path) if path.is_file() else RefusalModel.default()
+        if model.embedder != self.embedder.name:
+            log.warning(
+                "Refusal calibration was fitted with %s, not %s; run 'postfinder calibrate'.",
+                model.embedder,
+                self.embedder.name,
+            )
+        return model
+
+    def answerer(self, channel: str | None = None, use_llm: bool = True) -> Answerer:
+        """Return the answer pipeline for a channel."""
+        retriever = self.retriever(channel)
+        generator = self.generator if use_llm else None
+        return Answerer(
+            retriever,
+            generator,
+            self.refusal_model(retriever.channel),
+            self.settings.answer,
+            self.settings.llm,
         )
 
     def close(self) -> None:

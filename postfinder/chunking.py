@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+from postfinder.text import split_sentences
 
 
 class Chunker:
@@ -58,7 +57,7 @@ class Chunker:
     def _units(self, text: str) -> list[tuple[str, int]]:
         """Sentences with token counts; over-long sentences cut into word windows."""
         units: list[tuple[str, int]] = []
-        for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
+        for sentence in split_sentences(text):
             tokens = self.count_tokens(sentence)
             if tokens <= self.max_tokens:
                 units.append((sentence, tokens))

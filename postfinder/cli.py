@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -16,9 +17,11 @@ from typing import Annotated, Any, Optional
 import typer
 from tqdm import tqdm
 
-from postfinder.app import App, build_app
+from postfinder.answering.refusal import calibrate as calibrate_refusal
+from postfinder.app import REFUSAL_FILE, App, build_app
 from postfinder.errors import PostfinderError
 from postfinder.evaluation import evaluate, load_questions
+from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
 from postfinder.retrieval import SearchMode, SearchResult
 from postfinder.settings import Settings, load_settings, masked_dump
 
@@ -187,17 +190,25 @@ def eval_command(
     search_mode = _mode(mode)
     with user_errors():
         items = load_questions(questions)[:limit]
-        retriever = _app(ctx).retriever(channel)
-        answerable = sum(1 for q in items if not q.should_refuse)
+        app = _app(ctx)
+        answerer = app.answerer(channel, use_llm=False)
+        retriever = answerer.retriever
+        effective = search_mode or retriever.settings.mode
+
+        def run(query: str) -> tuple[list[int], bool, float]:
+            started = time.perf_counter()
+            result = retriever.search(query, k=10, mode=effective)
+            latency = (time.perf_counter() - started) * 1000
+            ranked = [h.post_id for h in result.hits]
+            if effective != "hybrid":  # the refusal decision always uses hybrid scores
+                result = retriever.search(query, k=10, mode="hybrid")
+            return ranked, answerer.refusal.should_refuse(result), latency
+
         with tqdm(
-            total=answerable, desc="Evaluating", disable=json_out, file=sys.stderr
+            total=len(items), desc="Evaluating", disable=json_out, file=sys.stderr
         ) as progress_bar:
-            report = evaluate(
-                lambda q: [h.post_id for h in retriever.search(q, k=10, mode=search_mode).hits],
-                items,
-                progress=progress_bar.update,
-            )
-    report["mode"] = search_mode or retriever.settings.mode  # type: ignore[assignment]
+            report = evaluate(run, items, progress=progress_bar.update)
+    report["mode"] = effective  # type: ignore[assignment]
     if json_out:
         _echo_json(report)
         return
@@ -206,8 +217,62 @@ def eval_command(
         f"hit@1 {report['hit@1']:.3f}  hit@5 {report['hit@5']:.3f}  "
         f"hit@10 {report['hit@10']:.3f}  MRR@10 {report['mrr@10']:.3f}  "
         f"nDCG@10 {report['ndcg@10']:.3f}  latency p50 {report['latency_ms_p50']:.1f} ms, "
-        f"p95 {report['latency_ms_p95']:.1f} ms"
+        f"p95 {report['latency_ms_p95']:.1f} ms\n"
+        f"refusal: {report['refusal_rate']:.3f} of {report['n_refuse']} unanswerable questions "
+        f"refused, {report['false_refusal_rate']:.3f} of answerable ones refused"
     )
+
+
+@cli.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in any language.")],
+    channel: ChannelOpt = None,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Quote the best post instead of generating.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question from the channel's posts, with links to them."""
+    with user_errors():
+        answer = _app(ctx).answerer(channel, use_llm=not no_llm).answer(question)
+    if json_out:
+        data = asdict(answer)
+        data["sources"] = [{"n": s.n, "id": s.id, "link": s.link} for s in answer.sources]
+        _echo_json(data)
+    else:
+        typer.echo(answer.render())
+
+
+@cli.command()
+def calibrate(
+    ctx: typer.Context,
+    questions: Annotated[
+        Path, typer.Argument(help="JSON lines with answerable and should_refuse questions.")
+    ],
+    channel: ChannelOpt = None,
+    max_false_refusal: Annotated[
+        float, typer.Option(help="Share of answerable questions allowed to be refused.")
+    ] = 0.03,
+    output: Annotated[
+        Optional[Path], typer.Option(help="Write here instead of the channel's directory.")
+    ] = None,
+) -> None:
+    """Fit the refusal decision on labelled questions of this channel."""
+    with user_errors():
+        items = load_questions(questions)
+        app = _app(ctx)
+        retriever = app.retriever(channel)
+        results = [
+            retriever.search(q.query, k=app.settings.answer.context_posts, mode="hybrid")
+            for q in tqdm(items, desc="Searching", file=sys.stderr)
+        ]
+        model = calibrate_refusal(
+            results, [not q.should_refuse for q in items], app.embedder.name, max_false_refusal
+        )
+        path = output or retriever.channel.directory / REFUSAL_FILE
+        model.save(path)
+    typer.echo(f"Refusal calibration written to {path}: {model.fitted_on}.")
 
 
 @cli.command()
@@ -254,6 +319,39 @@ def demo(ctx: typer.Context) -> None:
         for query in SAMPLE_QUERIES:
             typer.echo(f"> {query}")
             typer.echo(_format_hits(retriever.search(query, k=3)) + "\n")
+
+
+models_cli = typer.Typer(help="List and download models.", no_args_is_help=True)
+cli.add_typer(models_cli, name="models")
+
+
+@models_cli.command("list")
+def models_list(ctx: typer.Context) -> None:
+    """Show the models in models/ and the recommended ones."""
+    settings: Settings = ctx.obj
+    present = list_present(settings.models_dir)
+    typer.echo(f"In {settings.models_dir}:")
+    for item in present:
+        typer.echo(f"  {item.path.name:<40} {item.kind:<34} {item.size_gb:6.2f} GiB")
+    if not present:
+        typer.echo("  (nothing; run 'python scripts/fetch_models.py' for the offline models)")
+    typer.echo("\nRecommended (postfinder models pull NAME):")
+    for spec in RECOMMENDED:
+        typer.echo(
+            f"  {spec.name:<24} {spec.kind:<9} {spec.target:<4} ~{spec.size_gb:.1f} GB  "
+            f"{spec.licence:<11} {spec.note}"
+        )
+
+
+@models_cli.command("pull")
+def models_pull(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="A recommended model name.")]
+) -> None:
+    """Download a recommended model from the Hugging Face hub into models/ and verify it."""
+    settings: Settings = ctx.obj
+    with user_errors():
+        path = pull(find_spec(name), settings.models_dir, HuggingFaceHub())
+    typer.echo(f"Downloaded and verified {path}")
 
 
 def main() -> None:

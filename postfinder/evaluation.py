@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +102,7 @@ class RetrievalMetrics:
 
 
 def evaluate(
-    search: Callable[[str], Sequence[int]],
+    search: Callable[[str], tuple[Sequence[int], bool, float]],
     questions: Sequence[Question],
     k: int = 10,
     progress: Callable[[int], None] | None = None,
@@ -113,9 +112,10 @@ def evaluate(
     Parameters
     ----------
     search
-        Returns ranked post ids for a query.
+        Returns ranked post ids for a query, whether the bot would refuse to answer, and
+        the search latency in milliseconds.
     questions
-        Labelled questions; those with ``should_refuse`` are skipped here.
+        Labelled questions; those with ``should_refuse`` count only for refusal rates.
     k
         Cut-off for the metrics.
     progress
@@ -125,20 +125,27 @@ def evaluate(
     -------
     dict
         ``hit@1``, ``hit@5``, ``hit@10``, ``mrr@10``, ``ndcg@10``, ``n``,
-        ``latency_ms_p50``, ``latency_ms_p95``.
+        ``latency_ms_p50``, ``latency_ms_p95``, ``refusal_rate`` (share of
+        ``should_refuse`` questions refused), ``false_refusal_rate`` (share of answerable
+        ones refused), ``n_refuse``.
     """
     metrics = RetrievalMetrics(k=k)
     latencies = []
+    refused = {True: 0, False: 0}
+    counts = {True: 0, False: 0}
     for question in questions:
-        if question.should_refuse:
-            continue
-        started = time.perf_counter()
-        ranked = search(question.query)
-        latencies.append((time.perf_counter() - started) * 1000)
-        metrics.add(ranked, question.relevant)
+        ranked, refuse, latency_ms = search(question.query)
+        counts[question.should_refuse] += 1
+        refused[question.should_refuse] += refuse
+        if not question.should_refuse:
+            latencies.append(latency_ms)
+            metrics.add(ranked, question.relevant)
         if progress:
             progress(1)
     result = metrics.as_dict()
+    result["n_refuse"] = counts[True]
+    result["refusal_rate"] = refused[True] / counts[True] if counts[True] else 0.0
+    result["false_refusal_rate"] = refused[False] / counts[False] if counts[False] else 0.0
     result["latency_ms_p50"] = float(np.percentile(latencies, 50)) if latencies else 0.0
     result["latency_ms_p95"] = float(np.percentile(latencies, 95)) if latencies else 0.0
     return result

@@ -36,6 +36,10 @@ class SearchResult:
     mode: SearchMode
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    dense_similarities: list[float] = field(default_factory=list)
+    bm25_scores: list[float] = field(default_factory=list)
+    coverages: list[float] = field(default_factory=list)
+    query_terms: int = 0
 
 
 def rrf_fuse(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
@@ -187,7 +191,19 @@ class HybridRetriever:
         fused = self._fuse(dense, lexical)[:k]
         hits = self._hits(fused, dense, lexical)
         timings["fusion_ms"] = (time.perf_counter() - started) * 1000
-        return SearchResult(query=query, mode=mode, hits=hits, timings_ms=timings)
+        tokens = self.channel.tokenizer().tokenize(query)
+        lexical_index = self.channel.lexical()
+        coverages = [lexical_index.coverage(tokens, hit.post_id) for hit in hits[:3]]
+        return SearchResult(
+            query=query,
+            mode=mode,
+            hits=hits,
+            timings_ms=timings,
+            dense_similarities=[sim for _, sim, _ in dense[:10]],
+            bm25_scores=[score for _, score in lexical[:10]],
+            coverages=coverages,
+            query_terms=len(set(tokens)),
+        )
 
     def _fuse(
         self, dense: list[tuple[int, float, str]], lexical: list[tuple[int, float]]

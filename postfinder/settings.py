@@ -121,6 +121,43 @@ class RetrievalSettings(BaseModel):
     snippet_chars: int = Field(240, ge=40, description="Length of the snippet shown per hit.")
 
 
+class LLMSettings(BaseModel):
+    """The local GGUF model that writes answers."""
+
+    mode: Literal["auto", "llama-cpp", "fake", "none"] = Field(
+        "auto",
+        description="auto: llama-cpp with `model` or the best GGUF in models/; none: extractive "
+        "answers only.",
+    )
+    model: Path | None = Field(None, description="GGUF file; default: the largest in models/.")
+    n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads (default: all cores).")
+    n_batch: int = Field(256, ge=8, description="Prompt tokens processed per batch.")
+    n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to CUDA (-1: all).")
+    max_tokens: int = Field(200, ge=16, description="Longest reply in tokens.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    stop: list[str] = Field(default_factory=list, description="Extra stop strings.")
+    queue_size: int = Field(8, ge=0, description="Questions allowed to wait for the model.")
+    timeout_s: float = Field(120.0, gt=0, description="Per-question limit (wait + generate).")
+    fake_reply: str = Field("", description="Canned reply of the fake model (tests, demos).")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are built and checked."""
+
+    context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
+    max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
+    grounding_min_similarity: float = Field(
+        0.8, ge=0, le=1, description="Embedding similarity an answer sentence needs."
+    )
+    grounding_min_overlap: float = Field(
+        0.5, ge=0, le=1, description="Share of a sentence's terms found in the cited posts."
+    )
+    refusal_calibration: Path | None = Field(
+        None, description="Refusal model JSON; default: the channel's, else the shipped one."
+    )
+
+
 class Settings(BaseSettings):
     """All of PostFinder's settings."""
 
@@ -146,6 +183,8 @@ class Settings(BaseSettings):
     )
     lexical: LexicalSettings = Field(default_factory=LexicalSettings)  # type: ignore[arg-type]
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

@@ -68,6 +68,7 @@ def test_index_channels_search_eval(write_export, tmp_path: Path) -> None:
     metrics = json.loads(out)
     assert code == 0 and metrics["n"] == 2 and metrics["hit@1"] == 1.0 and metrics["mrr@10"] == 1.0
     assert set(metrics) >= {"hit@5", "hit@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95"}
+    assert set(metrics) >= {"refusal_rate", "false_refusal_rate", "n_refuse"}
 
 
 def test_errors_are_one_line_messages(write_export, tmp_path: Path) -> None:
@@ -113,3 +114,33 @@ def test_demo_runs_on_the_bundled_sample() -> None:
     assert code == 0
     assert "Indexed sample channel 'Городской гид': 14 posts (14 new" in out
     assert "> как продлить загранпаспорт\n1. https://t.me/postfinder_sample/4" in out
+
+
+def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) -> None:
+    from postfinder.answering.refusal import RefusalModel  # pylint: disable=import-outside-toplevel
+
+    run("index", str(write_export()), "--username", "testchan")
+    accept = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
+    accept.save(isolated_state / "channels" / str(CHANNEL_ID) / "refusal.json")
+    monkeypatch.setenv("POSTFINDER_LLM__MODE", "fake")
+    monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", f"{NEWS[4]} [1]")
+    code, out, _ = run("ask", "Когда откроется каток?", "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["mode"] == "generated" and answer["answer"] == f"{NEWS[4]} [1]"
+    assert answer["sources"] == [{"n": 1, "id": 6, "link": "https://t.me/testchan/6"}]
+    assert {"retrieval_ms", "first_token_ms", "total_ms"} <= set(answer["timings"])
+    code, out, _ = run("ask", "Когда откроется каток?", "--no-llm")
+    assert code == 0
+    assert out == (
+        f"Вот что об этом писали в канале:\n«{NEWS[4]}» [1]\n\n"
+        "Источники:\n[1] https://t.me/testchan/6\n"
+    )
+
+
+def test_calibrate_needs_labelled_questions(write_export, tmp_path: Path) -> None:
+    run("index", str(write_export()))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"query": "метро", "relevant": [2]}\n', encoding="utf-8")
+    code, _, err = run("calibrate", str(questions))
+    assert code == 1 and "at least 10 answerable and 10 unanswerable" in err

@@ -115,6 +115,31 @@ class BM25Index:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
 
+    def coverage(self, query_tokens: Sequence[str], doc_id: int) -> float:
+        """Return the idf-weighted share of the query's distinct terms found in a document.
+
+        1.0 means the document contains every query term; rare terms weigh more than
+        common ones. Terms unknown to the index count as missing.
+        """
+        if self._retriever is None or not query_tokens:
+            return 0.0
+        rows = np.flatnonzero(self.doc_ids == doc_id)
+        if not rows.size:
+            return 0.0
+        row = int(rows[0])
+        indptr, indices = self._retriever.scores["indptr"], self._retriever.scores["indices"]
+        vocab = self._retriever.vocab_dict
+        n_docs = max(len(self), 1)
+        total = found = 0.0
+        for term in set(query_tokens):
+            col = vocab.get(term)
+            df = 0 if col is None else int(indptr[col + 1] - indptr[col])
+            weight = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
+            total += weight
+            if col is not None and row in indices[indptr[col] : indptr[col + 1]]:
+                found += weight
+        return found / total if total else 0.0
+
     def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Return up to ``k`` ``(doc_id, score)`` pairs with a positive score, best first."""
         scores = self.scores(query_tokens)

@@ -1,0 +1,1 @@
+"""Answering questions: refusal, prompting, grounding, extractive fallback, sanitising."""

@@ -1,0 +1,52 @@
+"""A deterministic generator for tests: canned replies, recorded prompts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from postfinder.generation.base import ChatMessage
+
+
+class FakeGenerator:
+    """Replies with queued texts (or a default) and records every prompt in ``history``.
+
+    Parameters
+    ----------
+    default
+        Reply used when nothing is queued.
+    delay
+        Seconds to sleep per streamed piece (to exercise timeouts and queues).
+    context_size
+        Pretended window size, in whitespace-separated tokens.
+    """
+
+    name = "fake-llm"
+
+    def __init__(self, default: str = "", delay: float = 0.0, context_size: int = 4096) -> None:
+        self.default = default
+        self.delay = delay
+        self.context_size = context_size
+        self.history: list[list[ChatMessage]] = []
+        self._queue: list[str] = []
+        self._lock = threading.Lock()
+
+    def enqueue(self, *replies: str) -> None:
+        """Queue replies, used in order by the next calls."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    def count_tokens(self, text: str) -> int:
+        """Count whitespace-separated words."""
+        return len(text.split())
+
+    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
+        """Yield the next reply word by word, at most ``max_tokens`` words."""
+        with self._lock:
+            self.history.append(list(messages))
+            reply = self._queue.pop(0) if self._queue else self.default
+        for i, word in enumerate(reply.split(" ")[:max_tokens]):
+            if self.delay:
+                time.sleep(self.delay)
+            yield word if i == 0 else " " + word
