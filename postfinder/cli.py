@@ -46,6 +46,10 @@ SAMPLE_QUERIES = (
     "free museum entry days",
     "#погода",
 )
+SAMPLE_QUESTIONS = (
+    "Сколько стоит пошлина за новый загранпаспорт?",
+    "Кто написал роман «Война и мир»?",
+)
 
 
 @contextmanager
@@ -305,7 +309,7 @@ def config_command(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @cli.command()
 def demo(ctx: typer.Context) -> None:
-    """Index the bundled sample channel and run a few searches on it."""
+    """Index the bundled sample channel, run a few searches and answer two questions."""
     sample = resources.files("postfinder") / "sample" / "result.json"
     with user_errors(), resources.as_file(sample) as path:
         app = _app(ctx)
@@ -317,8 +321,14 @@ def demo(ctx: typer.Context) -> None:
         )
         retriever = app.retriever(str(report.channel_id))
         for query in SAMPLE_QUERIES:
-            typer.echo(f"> {query}")
+            typer.echo(f"> postfinder search {query!r}")
             typer.echo(_format_hits(retriever.search(query, k=3)) + "\n")
+        answerer = app.answerer(str(report.channel_id))
+        model = answerer.generator.name if answerer.generator else "no model: extractive only"
+        for question in SAMPLE_QUESTIONS:
+            answer = answerer.answer(question)
+            typer.echo(f"> postfinder ask {question!r}   [{answer.mode}; {model}]")
+            typer.echo(answer.render() + "\n")
 
 
 models_cli = typer.Typer(help="List and download models.", no_args_is_help=True)

@@ -147,6 +147,9 @@ class AnswerSettings(BaseModel):
 
     context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
     max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
+    max_prompt_tokens: int = Field(
+        1536, ge=256, description="Prompt budget; long posts are cut (bounds time to first token)."
+    )
     grounding_min_similarity: float = Field(
         0.8, ge=0, le=1, description="Embedding similarity an answer sentence needs."
     )

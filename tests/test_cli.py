@@ -17,6 +17,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def fake_embedder_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
+    monkeypatch.setenv("POSTFINDER_LLM__MODE", "none")
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -113,7 +114,11 @@ def test_demo_runs_on_the_bundled_sample() -> None:
     code, out, _ = run("demo")
     assert code == 0
     assert "Indexed sample channel 'Городской гид': 14 posts (14 new" in out
-    assert "> как продлить загранпаспорт\n1. https://t.me/postfinder_sample/4" in out
+    assert (
+        "> postfinder search 'как продлить загранпаспорт'\n1. https://t.me/postfinder_sample/4"
+        in out
+    )
+    assert "> postfinder ask 'Сколько стоит пошлина за новый загранпаспорт?'" in out
 
 
 def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) -> None:

@@ -163,7 +163,7 @@ class Answerer:
         """Let the model answer; return ``None`` when its draft fails the checks."""
         assert self.generator is not None
         max_tokens = self.llm_settings.max_tokens
-        budget = self.generator.context_size - max_tokens
+        budget = min(self.generator.context_size - max_tokens, self.settings.max_prompt_tokens)
         prompt = build_prompt(question, posts, self.generator.count_tokens, budget)
         started = time.perf_counter()
         pieces: list[str] = []
