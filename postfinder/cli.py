@@ -331,6 +331,39 @@ def demo(ctx: typer.Context) -> None:
             typer.echo(answer.render() + "\n")
 
 
+@cli.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the Telegram bot (long polling, or webhook with telegram.mode=webhook)."""
+    # Imported here: python-telegram-bot is only needed by this command.
+    from postfinder.bot.wiring import run  # pylint: disable=import-outside-toplevel
+
+    with user_errors():
+        run(_app(ctx))
+
+
+@cli.command()
+def stats(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(help="Report period in days.", min=1)] = 30,
+    json_out: JsonOpt = False,
+) -> None:
+    """What members asked the bot, how it answered, and what the channel could not answer."""
+    from postfinder.bot.handlers import (  # pylint: disable=import-outside-toplevel
+        format_stats,
+    )
+    from postfinder.bot.storage import BotStorage  # pylint: disable=import-outside-toplevel
+
+    settings: Settings = ctx.obj
+    with user_errors():
+        storage = BotStorage(settings.bot_db, settings.secret_file)
+        storage.purge(settings.telegram.retention_days)
+        report = storage.stats(days=days)
+        storage.close()
+    typer.echo(
+        json.dumps(report, ensure_ascii=False, indent=2) if json_out else format_stats(report)
+    )
+
+
 models_cli = typer.Typer(help="List and download models.", no_args_is_help=True)
 cli.add_typer(models_cli, name="models")
 

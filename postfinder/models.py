@@ -188,7 +188,10 @@ def pull(spec: ModelSpec, models_dir: Path, hub: Hub) -> Path:
             "connection, or copy the file into models/ by hand."
         ) from exc
     if final.exists():
-        shutil.rmtree(final) if final.is_dir() else final.unlink()
+        if final.is_dir():
+            shutil.rmtree(final)
+        else:
+            final.unlink()
     path.rename(final)
     shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -161,6 +161,36 @@ class AnswerSettings(BaseModel):
     )
 
 
+class TelegramSettings(BaseModel):
+    """The bot's connection to Telegram and its behaviour in chats."""
+
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather (secret).")
+    base_url: str = Field(
+        "https://api.telegram.org", description="Bot API server (your own, or a fake for tests)."
+    )
+    mode: Literal["polling", "webhook"] = Field("polling", description="How updates arrive.")
+    webhook_url: str | None = Field(None, description="Public HTTPS URL for webhook mode.")
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port of the webhook server.")
+    webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
+    channels: list[int] = Field(
+        default_factory=list, description="Extra channel ids to index live (indexed ones count)."
+    )
+    groups: dict[int, int] = Field(
+        default_factory=dict,
+        description="Discussion group id -> channel id, besides the channel's linked_chat_id.",
+    )
+    private_chats: bool = Field(False, description="Also answer members in private chats.")
+    auto_answer: bool = Field(
+        False, description="Default for chats: answer messages that look like questions."
+    )
+    user_per_minute: float = Field(3.0, gt=0, description="Questions per user per minute.")
+    chat_per_minute: float = Field(20.0, gt=0, description="Questions per chat per minute.")
+    retention_days: int = Field(30, ge=1, description="Days question texts are kept.")
+    edit_interval_s: float = Field(1.0, ge=0.2, description="Minimum time between edits.")
+    concurrent_updates: int = Field(64, ge=1, description="Updates handled at once.")
+
+
 class Settings(BaseSettings):
     """All of PostFinder's settings."""
 
@@ -188,6 +218,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(
@@ -205,6 +236,16 @@ class Settings(BaseSettings):
     def channels_dir(self) -> Path:
         """Directory with one sub-directory per indexed channel."""
         return self.data_dir / "channels"
+
+    @property
+    def bot_db(self) -> Path:
+        """SQLite file of the bot's question log."""
+        return self.data_dir / "bot.sqlite3"
+
+    @property
+    def secret_file(self) -> Path:
+        """Key used to pseudonymise user ids."""
+        return self.data_dir / "secret.key"
 
     @property
     def chroma_dir(self) -> Path:

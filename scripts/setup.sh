@@ -17,7 +17,7 @@ want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet "$TORCH_SPEC"
-    .venv/bin/python -m pip install --quiet -e ".[st,llm,dev]"
+    .venv/bin/python -m pip install --quiet -e ".[st,llm,bot,dev]"
     echo "$want" > "$stamp"
 fi
 .venv/bin/python scripts/fetch_models.py

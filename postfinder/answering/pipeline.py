@@ -18,7 +18,7 @@ from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import detect_language
+from postfinder.text import detect_language, split_sentences
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["generated", "extractive", "refused"]
@@ -101,7 +101,7 @@ class Answerer:
         self,
         question: str,
         use_llm: bool = True,
-        on_piece: Callable[[str], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer ``question``.
 
@@ -111,8 +111,9 @@ class Answerer:
             The member's question.
         use_llm
             Let the model write the answer (else quote the best post).
-        on_piece
-            Called with each generated piece (for streaming displays).
+        on_progress
+            Called with the answer so far each time the model completes a sentence that
+            passes the grounding check, so a display can stream only verified text.
 
         Returns
         -------
@@ -133,7 +134,7 @@ class Answerer:
         found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
         posts = [found[h.post_id] for h in result.hits if h.post_id in found]
         if use_llm and self.generator is not None:
-            generated = self._generate(question, posts, base, on_piece)
+            generated = self._generate(question, posts, base, on_progress)
             if generated is not None:
                 timings["total_ms"] = (time.perf_counter() - started) * 1000
                 return generated
@@ -158,7 +159,7 @@ class Answerer:
         question: str,
         posts: list[Post],
         base: Answer,
-        on_piece: Callable[[str], None] | None,
+        on_progress: Callable[[str], None] | None,
     ) -> Answer | None:
         """Let the model answer; return ``None`` when its draft fails the checks."""
         assert self.generator is not None
@@ -167,12 +168,20 @@ class Answerer:
         prompt = build_prompt(question, posts, self.generator.count_tokens, budget)
         started = time.perf_counter()
         pieces: list[str] = []
+        shown = 0
         for piece in self.generator.stream(prompt.messages, max_tokens):
             if not pieces:
                 base.timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
-            if on_piece is not None:
-                on_piece(piece)
+            if on_progress is None:
+                continue
+            complete = split_sentences("".join(pieces))[:-1]
+            if len(complete) > shown:
+                verified = self._verified(" ".join(complete), prompt.posts)
+                if verified is None:
+                    break  # a sentence failed: stop early, the extract replaces the draft
+                shown = len(complete)
+                on_progress(verified)
         base.timings["generation_ms"] = (time.perf_counter() - started) * 1000
         draft = "".join(pieces).strip()
         base.tokens = {
@@ -182,10 +191,7 @@ class Answerer:
         if not draft or NO_ANSWER in draft:
             base.rejected_draft = draft
             return None
-        allowed_links = [self.retriever.channel.link(p.id) for p in prompt.posts]
-        allowed_links += [link for p in prompt.posts for link in p.links]
-        mentions = [m for p in prompt.posts for m in MENTION_RE.findall(p.text)]
-        clean = sanitize_answer(draft, allowed_links, mentions, self.settings.max_chars)
+        clean = self._clean(draft, prompt.posts)
         report = self.checker.check(clean, prompt.posts)
         if not report.supported:
             log.info("Draft failed the grounding check: %r", draft)
@@ -201,3 +207,15 @@ class Answerer:
         if not base.sources:
             return None
         return base
+
+    def _clean(self, draft: str, posts: list[Post]) -> str:
+        """Sanitise a draft against the posts the prompt showed."""
+        allowed_links = [self.retriever.channel.link(p.id) for p in posts]
+        allowed_links += [link for p in posts for link in p.links]
+        mentions = [m for p in posts for m in MENTION_RE.findall(p.text)]
+        return sanitize_answer(draft, allowed_links, mentions, self.settings.max_chars)
+
+    def _verified(self, partial: str, posts: list[Post]) -> str | None:
+        """Return the sanitised partial answer if every sentence is grounded, else None."""
+        clean = self._clean(partial, posts)
+        return clean if self.checker.check(clean, posts).supported else None

@@ -1,0 +1,1 @@
+"""The Telegram bot: answers in discussion chats, indexes live posts, collects feedback."""

@@ -1,0 +1,232 @@
+"""SQLite (WAL) log of questions, answers, feedback and per-chat settings.
+
+Askers are stored only as a keyed hash (HMAC-SHA256 with a secret kept in the data
+directory), and question texts are deleted after the retention period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from postfinder.errors import StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        channel_id INTEGER,
+        asker TEXT NOT NULL,
+        question TEXT,
+        mode TEXT,
+        latency_ms REAL,
+        reply_message_id INTEGER,
+        created INTEGER NOT NULL,
+        UNIQUE (chat_id, message_id)
+    );
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL REFERENCES questions(id),
+        voter TEXT NOT NULL,
+        vote INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (question_id, voter)
+    );
+    CREATE TABLE chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        auto_answer INTEGER,
+        language TEXT
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """What a chat's admins chose."""
+
+    auto_answer: bool
+    language: str | None
+
+
+class BotStorage:
+    """The bot's database.
+
+    Parameters
+    ----------
+    path
+        SQLite file (created with its folder).
+    secret_path
+        File holding the pseudonymisation key (created on first use, mode 600).
+    """
+
+    def __init__(self, path: Path, secret_path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the bot database {path}: {exc}") from exc
+        self._key = self._load_secret(secret_path)
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._db:
+                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    @staticmethod
+    def _load_secret(path: Path) -> bytes:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(secrets.token_bytes(32))
+            path.chmod(0o600)
+        return path.read_bytes()
+
+    def pseudonym(self, user_id: int) -> str:
+        """Return the keyed hash that stands for a Telegram user id."""
+        return hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    # -- questions ----------------------------------------------------------------------
+    def claim_question(
+        self, chat_id: int, message_id: int, user_id: int, question: str, channel_id: int
+    ) -> int | None:
+        """Record a question; ``None`` if this message was already taken (no double answers)."""
+        try:
+            with self._db:
+                cur = self._db.execute(
+                    "INSERT INTO questions (chat_id, message_id, channel_id, asker, question, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        chat_id,
+                        message_id,
+                        channel_id,
+                        self.pseudonym(user_id),
+                        question,
+                        int(time.time()),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            return None
+        return int(cur.lastrowid or 0)
+
+    def finish_question(
+        self, question_id: int, mode: str, latency_ms: float, reply_message_id: int | None
+    ) -> None:
+        """Store how a question was answered."""
+        with self._db:
+            self._db.execute(
+                "UPDATE questions SET mode = ?, latency_ms = ?, reply_message_id = ? WHERE id = ?",
+                (mode, latency_ms, reply_message_id, question_id),
+            )
+
+    def vote(self, question_id: int, user_id: int, vote: int) -> bool:
+        """Record (or change) a user's vote on an answer; False if the answer is unknown."""
+        if not self._db.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone():
+            return False
+        with self._db:
+            self._db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT(question_id, voter) "
+                "DO UPDATE SET vote = excluded.vote, updated = excluded.updated",
+                (question_id, self.pseudonym(user_id), 1 if vote > 0 else -1, int(time.time())),
+            )
+        return True
+
+    def purge(self, retention_days: int) -> int:
+        """Delete question texts older than the retention period; return how many."""
+        cutoff = int(time.time()) - retention_days * 86400
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE questions SET question = NULL WHERE created < ? AND question IS NOT NULL",
+                (cutoff,),
+            )
+        return cur.rowcount
+
+    # -- chat settings ------------------------------------------------------------------
+    def chat_settings(self, chat_id: int, default_auto: bool) -> ChatSettings:
+        """Return a chat's settings, falling back to the defaults."""
+        row = self._db.execute(
+            "SELECT auto_answer, language FROM chat_settings WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        if row is None:
+            return ChatSettings(default_auto, None)
+        auto = default_auto if row[0] is None else bool(row[0])
+        return ChatSettings(auto, row[1])
+
+    def set_chat_settings(self, chat_id: int, **values: Any) -> None:
+        """Change a chat's settings (``auto_answer``, ``language``)."""
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO chat_settings (chat_id) VALUES (?)", (chat_id,))
+            for key, value in values.items():
+                if key not in ("auto_answer", "language"):
+                    raise ValueError(key)
+                self._db.execute(
+                    f"UPDATE chat_settings SET {key} = ? WHERE chat_id = ?", (value, chat_id)
+                )
+
+    # -- reports ------------------------------------------------------------------------
+    def stats(self, chat_id: int | None = None, days: int = 30, top: int = 10) -> dict[str, Any]:
+        """Summarise questions, answer modes, feedback, latency and unanswered questions."""
+        since = int(time.time()) - days * 86400
+        where = "created >= ?" + (" AND chat_id = ?" if chat_id is not None else "")
+        args: tuple[Any, ...] = (since,) if chat_id is None else (since, chat_id)
+        modes = dict(
+            self._db.execute(
+                f"SELECT COALESCE(mode, 'pending'), COUNT(*) FROM questions WHERE {where} "
+                "GROUP BY 1",
+                args,
+            ).fetchall()
+        )
+        total = sum(modes.values())
+        latencies = [
+            r[0]
+            for r in self._db.execute(
+                f"SELECT latency_ms FROM questions WHERE {where} AND latency_ms IS NOT NULL "
+                "ORDER BY latency_ms",
+                args,
+            )
+        ]
+        votes = dict(
+            self._db.execute(
+                f"SELECT f.vote, COUNT(*) FROM feedback f JOIN questions q ON q.id = f.question_id "
+                f"WHERE q.{where.replace(' AND chat_id', ' AND q.chat_id')} GROUP BY f.vote",
+                args,
+            ).fetchall()
+        )
+        unanswered = self._db.execute(
+            f"SELECT lower(trim(question)), COUNT(*) FROM questions WHERE {where} AND mode = "
+            "'refused' AND question IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            (*args, top),
+        ).fetchall()
+
+        def pct(p: float) -> float | None:
+            return (
+                latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else None
+            )
+
+        return {
+            "days": days,
+            "questions": total,
+            "modes": {m: modes.get(m, 0) for m in ("generated", "extractive", "refused", "busy")},
+            "shares": {
+                m: (modes.get(m, 0) / total if total else 0.0)
+                for m in ("generated", "extractive", "refused")
+            },
+            "feedback": {"up": votes.get(1, 0), "down": votes.get(-1, 0)},
+            "latency_ms_p50": pct(0.5),
+            "latency_ms_p95": pct(0.95),
+            "top_unanswered": [{"question": q, "count": c} for q, c in unanswered],
+        }

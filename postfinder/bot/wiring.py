@@ -1,0 +1,138 @@
+"""Build the python-telegram-bot Application from the settings, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from postfinder.app import App
+from postfinder.bot.handlers import PostFinderBot
+from postfinder.bot.storage import BotStorage
+from postfinder.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class RedactToken(logging.Filter):
+    """Remove the bot token from every log record (HTTP libraries log request URLs)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the token in the message and its arguments."""
+        if self.token in str(record.msg):
+            record.msg = str(record.msg).replace(self.token, "<token>")
+        if record.args:
+            record.args = tuple(
+                str(a).replace(self.token, "<token>") if self.token in str(a) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        return True
+
+
+def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
+    """Create the bot Application with all handlers.
+
+    Raises
+    ------
+    ConfigError
+        If the token is missing or no channel is indexed or configured.
+    """
+    cfg = app.settings.telegram
+    if cfg.token is None or not cfg.token.get_secret_value().strip():
+        raise ConfigError(
+            "No bot token. Create a bot with @BotFather and set POSTFINDER_TELEGRAM__TOKEN."
+        )
+    token = cfg.token.get_secret_value().strip()
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    for name in ("httpx", "telegram", "postfinder"):
+        logging.getLogger(name).addFilter(redact)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not app.catalog.ids() and not cfg.channels:
+        raise ConfigError(
+            "No channel is indexed. Index the channel's export first "
+            "(postfinder index result.json) or list it in POSTFINDER_TELEGRAM__CHANNELS."
+        )
+    storage = BotStorage(app.settings.bot_db, app.settings.secret_file)
+    storage.purge(cfg.retention_days)
+    bot = PostFinderBot(app, storage, cfg)
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        me = application.bot
+        bot.bot_id, bot.username = me.id, me.username or ""
+        await bot.discover_groups(me)
+
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{cfg.base_url.rstrip('/')}/bot")
+        .base_file_url(f"{cfg.base_url.rstrip('/')}/file/bot")
+        .concurrent_updates(cfg.concurrent_updates)
+        .post_init(post_init)
+        .post_shutdown(lambda _: _close(storage))
+        .build()
+    )
+    channel_posts = filters.UpdateType.CHANNEL_POSTS
+    application.add_handler(MessageHandler(channel_posts, bot.on_channel_post))
+    application.add_handler(CommandHandler("ask", bot.on_ask))
+    application.add_handler(CommandHandler("stats", bot.on_stats))
+    application.add_handler(CommandHandler("settings", bot.on_settings))
+    application.add_handler(CommandHandler(["help", "start"], bot.on_help))
+    application.add_handler(CallbackQueryHandler(bot.on_feedback, pattern=r"^v:"))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
+            bot.on_message,
+        )
+    )
+    application.add_error_handler(bot.on_error)
+    return application, bot
+
+
+async def _close(storage: BotStorage) -> None:
+    storage.close()
+
+
+def run(app: App) -> None:
+    """Run the bot until interrupted (long polling, or a webhook server).
+
+    Raises
+    ------
+    ConfigError
+        If the token is rejected or the settings are incomplete.
+    """
+    application, _ = build_application(app)
+    cfg = app.settings.telegram
+    updates = Update.ALL_TYPES
+    try:
+        if cfg.mode == "webhook":
+            if not cfg.webhook_url:
+                raise ConfigError("Webhook mode needs POSTFINDER_TELEGRAM__WEBHOOK_URL.")
+            application.run_webhook(
+                listen=cfg.webhook_listen,
+                port=cfg.webhook_port,
+                webhook_url=cfg.webhook_url,
+                secret_token=cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None,
+                allowed_updates=updates,
+            )
+        else:
+            application.run_polling(allowed_updates=updates)
+    except InvalidToken as exc:
+        raise ConfigError(
+            "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
+        ) from exc
+    except TelegramError as exc:
+        raise ConfigError(f"Cannot reach the Telegram Bot API at {cfg.base_url}: {exc}") from exc

@@ -1,0 +1,297 @@
+"""The bot, driven through the real python-telegram-bot stack against a fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import CHANNEL_ID, NEWS
+from fake_telegram import BOT, FakeTelegram
+from pydantic import SecretStr
+
+from postfinder.answering.refusal import RefusalModel
+from postfinder.app import App
+from postfinder.bot.handlers import api_id, export_id
+from postfinder.bot.storage import BotStorage
+from postfinder.bot.text import looks_like_question, split_message, to_html
+from postfinder.bot.wiring import build_application
+from postfinder.embeddings.fake import FakeEmbedder
+from postfinder.errors import ConfigError
+from postfinder.generation.fake import FakeGenerator
+from postfinder.store.vectors import MemoryVectorStore
+
+GROUP = -1009000000001
+ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    server.chats[api_id(CHANNEL_ID)] = {
+        "id": api_id(CHANNEL_ID),
+        "type": "channel",
+        "title": "Test channel",
+        "linked_chat_id": GROUP,
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+    }
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def bot_app(settings, fake: FakeTelegram, llm: FakeGenerator, write_export) -> Iterator[App]:
+    settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
+    settings.telegram.base_url = fake.base_url
+    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app.indexer().index_export(write_export(), username="testchan", progress=False)
+    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+    yield app
+    app.close()
+
+
+def run_bot(app: App, scenario: Callable[[Any], Awaitable[None]]) -> None:
+    """Start the Application with long polling, run the scenario, stop."""
+
+    async def main() -> None:
+        application, bot = build_application(app)
+        async with application:
+            await application.post_init(application)  # type: ignore[misc]
+            await application.start()
+            await application.updater.start_polling(poll_interval=0.0, timeout=0)  # type: ignore[union-attr]
+            try:
+                await scenario(bot)
+            finally:
+                await application.updater.stop()  # type: ignore[union-attr]
+                await application.stop()
+
+    asyncio.run(main())
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def group_message(mid: int, text: str, user: int = 42, chat: int = GROUP, **extra: Any) -> dict:
+    if text.startswith("/"):  # Telegram marks commands as entities
+        extra.setdefault(
+            "entities", [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        )
+    return {
+        "message_id": mid,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "supergroup", "title": "Talk"},
+        "from": {"id": user, "is_bot": False, "first_name": "U", "language_code": "ru"},
+        "text": text,
+        **extra,
+    }
+
+
+def replies_to(fake: FakeTelegram, mid: int, chat: int = GROUP) -> list[dict]:
+    return [
+        p
+        for p in fake.sent("sendMessage")
+        if int(p["chat_id"]) == chat and (p.get("reply_parameters") or {}).get("message_id") == mid
+    ]
+
+
+def final_edits(fake: FakeTelegram) -> list[dict]:
+    return [
+        p for p in fake.sent("editMessageText") if "reply_markup" in p or "Источники" in p["text"]
+    ]
+
+
+def test_mention_in_discussion_group_gets_a_reply_with_links(bot_app, fake, llm) -> None:
+    llm.enqueue(f"{NEWS[1]} [1]")
+
+    async def scenario(bot: Any) -> None:
+        assert bot.groups == {GROUP: CHANNEL_ID}  # learned from linked_chat_id
+        fake.push(message=group_message(5, "@pf_bot как продлить загранпаспорт?"))
+        await until(lambda: final_edits(fake))
+
+    run_bot(bot_app, scenario)
+    (placeholder,) = replies_to(fake, 5)
+    assert fake.sent("sendChatAction")[0]["action"] == "typing"
+    final = final_edits(fake)[-1]
+    assert 'href="https://t.me/testchan/3"' in final["text"]
+    assert final["parse_mode"] == "HTML"
+    buttons = final["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["👍", "👎"]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    del placeholder
+
+
+def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake) -> None:
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(6, "@pf_bot метро?", chat=-1005555))
+        bot_msg = group_message(7, "@pf_bot метро?")
+        bot_msg["from"] = {"id": 555, "is_bot": True, "first_name": "OtherBot"}
+        fake.push(message=bot_msg)
+        fake.push(message=group_message(8, "просто болтаем про погоду"))  # no trigger
+        await asyncio.sleep(1.0)
+
+    run_bot(bot_app, scenario)
+    assert not fake.sent("sendMessage")
+
+
+def test_new_channel_post_is_found_and_edits_are_reindexed(bot_app, fake, llm) -> None:
+    channel = bot_app.catalog.get(CHANNEL_ID)
+    post = {
+        "message_id": 77,
+        "date": int(time.time()),
+        "chat": {"id": api_id(CHANNEL_ID), "type": "channel", "title": "Test channel"},
+        "text": "Новый бассейн на набережной откроется в мае, вход 300 рублей.",
+    }
+
+    async def scenario(bot: Any) -> None:
+        fake.push(channel_post=post)
+        await until(lambda: channel.docs.get([77]))
+        fake.push(message=group_message(9, "@pf_bot когда откроется бассейн на набережной?"))
+        await until(lambda: final_edits(fake))
+        edited = {
+            **post,
+            "text": "Новый бассейн на набережной откроется в июне.",
+            "edit_date": int(time.time()),
+        }
+        fake.push(edited_channel_post=edited)
+        await until(lambda: "июне" in channel.docs.get([77])[77].text)
+
+    llm.enqueue("x")  # a failing draft: the extract is shown, with the new post's link
+    run_bot(bot_app, scenario)
+    assert "https://t.me/testchan/77" in final_edits(fake)[-1]["text"]
+    hits = bot_app.retriever().search("бассейн июне", k=1).hits
+    assert hits[0].post_id == 77
+
+
+def test_feedback_is_stored_once_per_user_and_changeable(bot_app, fake, llm) -> None:
+    llm.enqueue(f"{NEWS[4]} [1]")
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(10, "/ask когда откроется каток?"))
+        final = await until(lambda: final_edits(fake))
+        data = final[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        for count, vote_data in enumerate((data, data.rsplit(":", 1)[0] + ":-1"), start=1):
+            fake.push(
+                callback_query={
+                    "id": f"cb{count}",
+                    "from": {"id": 42, "is_bot": False, "first_name": "U", "language_code": "ru"},
+                    "chat_instance": "ci",
+                    "data": vote_data,
+                }
+            )
+            await until(lambda n=count: len(fake.sent("answerCallbackQuery")) >= n)
+
+    run_bot(bot_app, scenario)
+    storage = BotStorage(bot_app.settings.bot_db, bot_app.settings.secret_file)
+    report = storage.stats()
+    assert report["feedback"] == {"up": 0, "down": 1}
+    assert report["modes"]["generated"] == 1
+    storage.close()
+
+
+def test_settings_need_a_real_admin(bot_app, fake) -> None:
+    fake.admins.add((GROUP, 7))
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(11, "/settings auto on", user=42))
+        await until(lambda: replies_to(fake, 11))
+        fake.push(message=group_message(12, "/settings auto on", user=7))
+        await until(lambda: replies_to(fake, 12))
+        fake.push(message=group_message(13, "Где купить билет на электричку?", user=43))
+        await until(lambda: replies_to(fake, 13))
+
+    run_bot(bot_app, scenario)
+    assert "only" in replies_to(fake, 11)[0]["text"]
+    assert replies_to(fake, 12)[0]["text"].startswith("auto-answer: on")
+    assert [p["user_id"] for p in fake.sent("getChatMember")] == [42, 7]
+
+
+def test_retry_after_is_honoured(bot_app, fake, llm) -> None:
+    fake.fail_next("sendMessage", 1, retry_after=1)
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(14, "@pf_bot каток"))
+        await until(lambda: final_edits(fake))
+
+    run_bot(bot_app, scenario)
+    first, second = fake.times("sendMessage")[:2]
+    assert second - first >= 0.95
+    assert len(replies_to(fake, 14)) == 2  # the refused call and the one that went through
+
+
+def _burst(bot_app, fake, llm, chats: int, per_chat: int) -> dict[tuple[int, int], list[dict]]:
+    groups = {-1009100000000 - i: CHANNEL_ID for i in range(chats)}
+    bot_app.settings.telegram.groups = groups
+
+    async def scenario(bot: Any) -> None:
+        for number, chat in enumerate(groups):
+            for i in range(per_chat):
+                text = "@pf_bot как продлить загранпаспорт?"
+                user = 1000 + number * 100 + i  # distinct askers: no per-user limit applies
+                fake.push(message=group_message(100 + i, text, user=user, chat=chat))
+        await until(
+            lambda: all(
+                replies_to(fake, 100 + i, chat) for chat in groups for i in range(per_chat)
+            ),
+            timeout=60,
+        )
+        await asyncio.sleep(0.5)  # no late duplicates
+
+    run_bot(bot_app, scenario)
+    return {(c, 100 + i): replies_to(fake, 100 + i, c) for c in groups for i in range(per_chat)}
+
+
+def test_burst_of_50_questions_from_10_chats(bot_app, fake, llm) -> None:
+    bot_app.settings.llm.queue_size = 100
+    llm.default, llm.delay = f"{NEWS[1]} [1]", 0.005
+    replies = _burst(bot_app, fake, llm, chats=10, per_chat=5)
+    assert len(replies) == 50 and all(len(r) == 1 for r in replies.values())
+    storage = BotStorage(bot_app.settings.bot_db, bot_app.settings.secret_file)
+    assert storage.stats()["modes"]["generated"] == 50
+    storage.close()
+
+
+def test_full_queue_answers_busy(bot_app, fake, llm) -> None:
+    bot_app.settings.llm.queue_size = 2
+    llm.default, llm.delay = f"{NEWS[1]} [1]", 0.02
+    replies = _burst(bot_app, fake, llm, chats=5, per_chat=2)
+    assert all(len(r) == 1 for r in replies.values())
+    busy = [r for r in replies.values() if "через минуту" in r[0]["text"]]
+    assert 1 <= len(busy) < len(replies)
+
+
+def test_serve_refuses_without_token_or_channels(settings) -> None:
+    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore())
+    with pytest.raises(ConfigError, match="POSTFINDER_TELEGRAM__TOKEN"):
+        build_application(app)
+    settings.telegram.token = SecretStr("1:x")
+    with pytest.raises(ConfigError, match="No channel is indexed"):
+        build_application(app)
+
+
+def test_text_helpers() -> None:
+    assert looks_like_question("Когда откроют метро?")
+    assert looks_like_question("сколько стоит билет до аэропорта")
+    assert looks_like_question("How do I renew a passport")
+    assert not looks_like_question("Спасибо, всё понятно")
+    rendered = to_html("a < b [1]", [(1, "https://t.me/x/1")], "en")
+    assert rendered.startswith('a &lt; b <a href="https://t.me/x/1">[1]</a>')
+    assert "<b>Sources:</b>" in rendered
+    parts = split_message("line\n" * 2000)
+    assert all(len(p) <= 4096 for p in parts) and len(parts) == 3
+    assert export_id(-1001999000001) == 1999000001 and api_id(1999000001) == -1001999000001
+    assert BOT["username"] == "pf_bot"
