@@ -342,6 +342,35 @@ def serve(ctx: typer.Context) -> None:
 
 
 @cli.command()
+def health(
+    ctx: typer.Context,
+    max_age: Annotated[
+        Optional[float],
+        typer.Option(help="Also require a bot heartbeat younger than this many seconds."),
+    ] = None,
+) -> None:
+    """Exit 0 if every channel's index opens (and the bot is alive); for container health checks."""
+    settings: Settings = ctx.obj
+    with user_errors():
+        app = _app(ctx)
+        ids = app.catalog.ids()
+        if not ids:
+            raise PostfinderError("No channel is indexed.")
+        for channel_id in ids:
+            channel = app.catalog.get(channel_id)
+            channel.lexical()
+            channel.vectors.count(channel.collection)
+        if max_age is not None:
+            beat = settings.data_dir / "bot.heartbeat"
+            age = time.time() - float(beat.read_text(encoding="utf-8")) if beat.is_file() else None
+            if age is None or age > max_age:
+                raise PostfinderError(
+                    f"The bot's heartbeat is missing or older than {max_age:g} s."
+                )
+    typer.echo(f"ok: {len(ids)} channel(s)")
+
+
+@cli.command()
 def stats(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="Report period in days.", min=1)] = 30,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint gates: black, isort, mypy (strict on the package), pylint (score >= 9).
+# Lint gates: black, isort, mypy (strict on the package), pylint (score >= 9), hadolint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -7,3 +7,4 @@ bin=.venv/bin
 "$bin/isort" --check-only --quiet postfinder tests scripts
 "$bin/mypy" --no-error-summary
 "$bin/pylint" --fail-under=9 --score=y postfinder scripts/*.py | tail -n 3
+"$bin/hadolint" Dockerfile.cpu Dockerfile.cuda

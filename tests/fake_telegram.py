@@ -182,3 +182,54 @@ class FakeTelegram:
                 "can_delete_stories": False,
             }
         return {"status": "member", "user": user}
+
+
+def main() -> None:
+    """Local trial: serve the fake Bot API and turn each line typed on stdin into a question.
+
+    Run ``python tests/fake_telegram.py --port 8081`` in one terminal and, in another,
+    ``POSTFINDER_TELEGRAM__TOKEN=1:local POSTFINDER_TELEGRAM__BASE_URL=http://127.0.0.1:8081
+    POSTFINDER_TELEGRAM__GROUPS='{"-1009000000001": CHANNEL_ID}' postfinder serve``.
+    """
+    import argparse  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--group", type=int, default=-1009000000001)
+    args = parser.parse_args()
+    fake = FakeTelegram()
+    fake.server.server_close()
+    fake.server = ThreadingHTTPServer(("127.0.0.1", args.port), fake._handler())
+    fake.thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    fake.start()
+    print(f"fake Bot API on {fake.base_url}; type a question and press Enter", flush=True)
+    seen = 0
+
+    def printer() -> None:
+        nonlocal seen
+        while True:
+            time.sleep(0.2)
+            with fake.lock:
+                new = fake.calls[seen:]
+                seen = len(fake.calls)
+            for name, params, _ in new:
+                if name in ("sendMessage", "editMessageText"):
+                    print(f"[bot {name}] {params.get('text')}", flush=True)
+
+    threading.Thread(target=printer, daemon=True).start()
+    for number, line in enumerate(sys.stdin, start=1):
+        fake.push(
+            message={
+                "message_id": number,
+                "date": int(time.time()),
+                "chat": {"id": args.group, "type": "supergroup", "title": "Discussion"},
+                "from": {"id": 1, "is_bot": False, "first_name": "You"},
+                "text": f"@{BOT['username']} {line.strip()}",
+            }
+        )
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -41,6 +44,17 @@ class RedactToken(logging.Filter):
         return True
 
 
+HEARTBEAT_FILE = "bot.heartbeat"
+HEARTBEAT_EVERY_S = 30.0
+
+
+async def _beat(path: Path) -> None:
+    """Touch the heartbeat file while the bot's event loop is alive (for health checks)."""
+    while True:
+        path.write_text(str(time.time()), encoding="utf-8")
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
 def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
     """Create the bot Application with all handlers.
 
@@ -69,11 +83,14 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
     storage = BotStorage(app.settings.bot_db, app.settings.secret_file)
     storage.purge(cfg.retention_days)
     bot = PostFinderBot(app, storage, cfg)
+    tasks: list[asyncio.Task[None]] = []
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         me = application.bot
         bot.bot_id, bot.username = me.id, me.username or ""
         await bot.discover_groups(me)
+        heartbeat = app.settings.data_dir / HEARTBEAT_FILE
+        tasks.append(asyncio.create_task(_beat(heartbeat)))
 
     application = (
         Application.builder()
@@ -82,7 +99,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         .base_file_url(f"{cfg.base_url.rstrip('/')}/file/bot")
         .concurrent_updates(cfg.concurrent_updates)
         .post_init(post_init)
-        .post_shutdown(lambda _: _close(storage))
+        .post_shutdown(lambda _: _close(storage, tasks))
         .build()
     )
     channel_posts = filters.UpdateType.CHANNEL_POSTS
@@ -102,7 +119,9 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
     return application, bot
 
 
-async def _close(storage: BotStorage) -> None:
+async def _close(storage: BotStorage, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
     storage.close()
 
 

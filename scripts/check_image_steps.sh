@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Replay the Docker images' install steps in a throwaway virtual environment (no Docker
+# engine is available here) and smoke-test the result from outside the checkout: the
+# installed package must be complete (sample export, refusal calibration) and work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 -m venv "$tmp/venv"
+pip="$tmp/venv/bin/python -m pip"
+$pip install --quiet --upgrade pip
+$pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
+$pip install --quiet "$root[st,llm,bot]"        # not editable, as in the images
+export POSTFINDER_DATA_DIR="$tmp/data" POSTFINDER_MODELS_DIR="$tmp/models" POSTFINDER_LLM__MODE=none
+cd "$tmp"
+"$tmp/venv/bin/postfinder" --help > /dev/null
+"$tmp/venv/bin/postfinder" demo > "$tmp/demo.txt"
+grep -q "Indexed sample channel" "$tmp/demo.txt"
+grep -q "https://t.me/postfinder_sample/" "$tmp/demo.txt"
+"$tmp/venv/bin/postfinder" health
+"$tmp/venv/bin/python" -c "import llama_cpp, telegram, sentence_transformers, chromadb, bm25s"
+echo "image install steps: ok"
