@@ -117,3 +117,13 @@ def test_sanitize_links_mentions_length() -> None:
     assert "@admin" not in clean and "admin" in clean and "@all" not in clean
     assert "@known" in clean
     assert len(sanitize_answer("слово " * 500, [], [], 100)) <= 100
+
+
+def test_streaming_shows_only_verified_sentences(qa_app: App, llm: FakeGenerator) -> None:
+    first = f"{NEWS[4][:-1]} [1]."
+    llm.enqueue(f"{first} Вход стоит 900 рублей [1]. Ещё одно предложение [1].")
+    shown: list[str] = []
+    answer = qa_app.answerer().answer("Когда откроется каток?", on_progress=shown.append)
+    assert shown == [first]  # the second sentence failed: streaming stopped there
+    assert answer.mode == "extractive"
+    assert answer.rejected_draft is not None and "Ещё одно" not in answer.rejected_draft
