@@ -31,11 +31,3 @@ class ModelError(PostfinderError):
 
 class StoreError(PostfinderError):
     """The vector store or the document store cannot be opened or written."""
-
-
-class BusyError(PostfinderError):
-    """Too many questions are waiting for the model; try again shortly."""
-
-
-class GenerationTimeoutError(PostfinderError):
-    """The model did not finish within the configured time."""

@@ -274,6 +274,27 @@ def test_full_queue_answers_busy(bot_app, fake, llm) -> None:
     assert 1 <= len(busy) < len(replies)
 
 
+def test_slow_model_is_stopped_and_the_extract_is_sent(settings, fake, write_export) -> None:
+    settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
+    settings.telegram.base_url = fake.base_url
+    settings.llm.timeout_s = 0.5
+    slow = FakeGenerator(default="слово " * 200, delay=0.05)
+    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=slow)
+    app.indexer().index_export(write_export(), username="testchan", progress=False)
+    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(15, "@pf_bot когда откроется каток?"))
+        await until(lambda: final_edits(fake), timeout=10)
+
+    started = time.monotonic()
+    run_bot(app, scenario)
+    assert time.monotonic() - started < 8
+    text = final_edits(fake)[-1]["text"]
+    assert "Вот что об этом писали в канале" in text and "https://t.me/testchan/6" in text
+    app.close()
+
+
 def test_serve_refuses_without_token_or_channels(settings) -> None:
     app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore())
     with pytest.raises(ConfigError, match="POSTFINDER_TELEGRAM__TOKEN"):

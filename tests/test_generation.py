@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from postfinder.errors import BusyError, GenerationTimeoutError, ModelError
+from postfinder.errors import ModelError
 from postfinder.generation.base import ChatMessage, Generator
 from postfinder.generation.factory import build_generator, find_gguf
 from postfinder.generation.fake import FakeGenerator
 from postfinder.generation.llama_backend import check_gguf
-from postfinder.generation.service import GenerationService
+from postfinder.generation.service import WorkQueue
 from postfinder.settings import load_settings
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SMOLLM = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT = [ChatMessage("user", "hi")]
-
-
-async def collect(service: GenerationService, max_tokens: int = 50) -> str:
-    return "".join([piece async for piece in service.stream(PROMPT, max_tokens)])
 
 
 def test_fake_generator_records_and_replies() -> None:
@@ -33,51 +31,69 @@ def test_fake_generator_records_and_replies() -> None:
     assert isinstance(gen, Generator)
 
 
-def test_service_serialises_and_answers_everyone() -> None:
-    gen = FakeGenerator(default="a b c", delay=0.01)
-    service = GenerationService(gen, max_waiting=10, timeout_s=5)
+def test_queue_runs_one_job_at_a_time_and_answers_everyone() -> None:
+    queue = WorkQueue(max_waiting=10, timeout_s=5)
+    running: list[int] = []
+    peak = [0]
 
-    async def main() -> list[str]:
-        return await asyncio.gather(*(collect(service) for _ in range(5)))
+    def job(cancel: threading.Event) -> int:
+        running.append(1)
+        peak[0] = max(peak[0], len(running))
+        time.sleep(0.02)
+        running.pop()
+        return 7
 
-    assert asyncio.run(main()) == ["a b c"] * 5
+    async def main() -> list[int]:
+        return await asyncio.gather(*(queue.run(job) for _ in range(5)))
 
-
-def test_service_says_busy_when_the_queue_is_full() -> None:
-    gen = FakeGenerator(default="w " * 20, delay=0.02)
-    service = GenerationService(gen, max_waiting=2, timeout_s=10)
-
-    async def main() -> list[object]:
-        return await asyncio.gather(*(collect(service) for _ in range(5)), return_exceptions=True)
-
-    results = asyncio.run(main())
-    busy = [r for r in results if isinstance(r, BusyError)]
-    done = [r for r in results if isinstance(r, str)]
-    assert len(done) == 3 and len(busy) == 2  # one generating, two waiting
-    assert "busy" in str(busy[0])
+    assert asyncio.run(main()) == [7] * 5 and peak[0] == 1
 
 
-def test_service_times_out_and_frees_the_model() -> None:
-    gen = FakeGenerator(default="w " * 100, delay=0.05)
-    service = GenerationService(gen, max_waiting=2, timeout_s=0.3)
+def test_queue_is_busy_when_the_line_is_full() -> None:
+    queue = WorkQueue(max_waiting=2, timeout_s=10)
 
-    async def main() -> str:
-        with pytest.raises(GenerationTimeoutError):
-            await collect(service, 100)
-        gen.default, gen.delay = "quick", 0.0
-        return await collect(service)
+    async def main() -> tuple[list[bool], int]:
+        reserved = [queue.try_reserve() for _ in range(5)]
+        results = await asyncio.gather(
+            *(queue.run(lambda c: time.sleep(0.01), reserved=True) for ok in reserved if ok)
+        )
+        return reserved, len(results)
 
-    assert asyncio.run(main()) == "quick"
+    reserved, ran = asyncio.run(main())
+    assert reserved == [True, True, True, False, False] and ran == 3
+    assert queue.in_flight == 0
 
 
-def test_service_propagates_model_errors() -> None:
-    class Broken(FakeGenerator):
-        def stream(self, messages, max_tokens):  # type: ignore[no-untyped-def]
-            raise ModelError("boom")
-            yield ""  # pragma: no cover
+def test_queue_time_limit_cancels_the_job_and_frees_the_model() -> None:
+    queue = WorkQueue(max_waiting=2, timeout_s=0.2)
+
+    def slow(cancel: threading.Event) -> str:
+        return "stopped" if cancel.wait(5) else "finished"
+
+    async def main() -> tuple[str, str]:
+        first = await queue.run(slow)
+        second = await queue.run(lambda c: "next")
+        return first, second
+
+    assert asyncio.run(main()) == ("stopped", "next")
+
+
+def test_queue_propagates_job_errors() -> None:
+    def broken(cancel: threading.Event) -> None:
+        raise ModelError("boom")
 
     with pytest.raises(ModelError, match="boom"):
-        asyncio.run(collect(GenerationService(Broken())))
+        asyncio.run(WorkQueue(1, 5).run(broken))
+
+
+def test_queue_ticks_while_the_job_runs() -> None:
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        ticks.append(time.monotonic())
+
+    asyncio.run(WorkQueue(1, 5).run(lambda c: time.sleep(0.35), on_tick=tick, tick_s=0.1))
+    assert 2 <= len(ticks) <= 4
 
 
 def test_check_gguf_errors(tmp_path: Path) -> None:

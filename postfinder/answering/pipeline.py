@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Answerer:
         question: str,
         use_llm: bool = True,
         on_progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Answer:
         """Answer ``question``.
 
@@ -114,6 +116,8 @@ class Answerer:
         on_progress
             Called with the answer so far each time the model completes a sentence that
             passes the grounding check, so a display can stream only verified text.
+        cancel
+            When set (time limit reached), generation stops and the extract is used.
 
         Returns
         -------
@@ -134,7 +138,7 @@ class Answerer:
         found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
         posts = [found[h.post_id] for h in result.hits if h.post_id in found]
         if use_llm and self.generator is not None:
-            generated = self._generate(question, posts, base, on_progress)
+            generated = self._generate(question, posts, base, on_progress, cancel)
             if generated is not None:
                 timings["total_ms"] = (time.perf_counter() - started) * 1000
                 return generated
@@ -160,6 +164,7 @@ class Answerer:
         posts: list[Post],
         base: Answer,
         on_progress: Callable[[str], None] | None,
+        cancel: threading.Event | None = None,
     ) -> Answer | None:
         """Let the model answer; return ``None`` when its draft fails the checks."""
         assert self.generator is not None
@@ -173,6 +178,9 @@ class Answerer:
             if not pieces:
                 base.timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
+            if cancel is not None and cancel.is_set():
+                base.rejected_draft = "".join(pieces)
+                return None  # out of time: the extract answers instead
             if on_progress is None:
                 continue
             complete = split_sentences("".join(pieces))[:-1]

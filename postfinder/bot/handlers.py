@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -21,6 +22,7 @@ from postfinder.bot.ratelimit import TokenBuckets
 from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.errors import PostfinderError
+from postfinder.generation.service import WorkQueue
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, flatten_text
 from postfinder.settings import TelegramSettings
@@ -142,9 +144,8 @@ class PostFinderBot:
         self.user_limits = TokenBuckets(settings.user_per_minute)
         self.chat_limits = TokenBuckets(settings.chat_per_minute)
         self.groups: dict[int, int] = dict(settings.groups)
-        self.compute = asyncio.Lock()  # one embedding/generation at a time
-        self.waiting = 0
-        self.max_waiting = app.settings.llm.queue_size
+        # One embedding or generation at a time, a bounded line, a time limit per answer.
+        self.queue = WorkQueue(app.settings.llm.queue_size, app.settings.llm.timeout_s)
         self.bot_id = 0
         self.username = ""
 
@@ -186,8 +187,7 @@ class PostFinderBot:
         if post is None:
             return
         title = message.chat.title or ""
-        async with self.compute:
-            await asyncio.to_thread(self._index, channel_id, title, post)
+        await self.queue.run(lambda _cancel: self._index(channel_id, title, post))
         log.info("Indexed post %s of channel %s", post.id, channel_id)
 
     def _index(self, channel_id: int, title: str, post: Post) -> None:
@@ -260,18 +260,16 @@ class PostFinderBot:
                 await with_retry(lambda: message.reply_text(say("rate", language)))
             self.storage.finish_question(qid, "rate_limited", 0.0, None)
             return
-        in_flight = self.waiting + (1 if self.compute.locked() else 0)
-        if in_flight > self.max_waiting:  # one answering plus max_waiting in line
+        if not self.queue.try_reserve():
             reply = await with_retry(lambda: message.reply_text(say("busy", language)))
             self.storage.finish_question(qid, "busy", 0.0, reply.message_id)
             return
-        self.waiting += 1  # reserved now, so a burst cannot overshoot the queue
         try:
             await with_retry(lambda: message.chat.send_action(ChatAction.TYPING))
             placeholder = await with_retry(lambda: message.reply_text(say("thinking", language)))
-            await self.compute.acquire()
-        finally:
-            self.waiting -= 1
+        except BaseException:
+            self.queue.release()
+            raise
         try:
             result = await self._run_answer(placeholder, channel_id, question)
         except PostfinderError as exc:
@@ -279,8 +277,6 @@ class PostFinderBot:
             await self._edit(placeholder, html.escape(say("error", language)))
             self.storage.finish_question(qid, "error", 0.0, placeholder.message_id)
             return
-        finally:
-            self.compute.release()
         await self._deliver(placeholder, result, qid)
         self.storage.finish_question(
             qid, result.mode, (time.perf_counter() - started) * 1000, placeholder.message_id
@@ -291,24 +287,20 @@ class PostFinderBot:
         return hint if hint and hint != "auto" else detect_language(question)
 
     async def _run_answer(self, placeholder: Message, channel_id: int, question: str) -> Answer:
-        """Run the pipeline in a worker thread (compute lock held), streaming verified text."""
-        loop = asyncio.get_running_loop()
+        """Run the pipeline on the work queue, streaming verified text into the placeholder."""
         progress: list[str] = []
+        shown = [""]
 
-        def on_progress(text: str) -> None:
-            loop.call_soon_threadsafe(progress.append, text)
+        async def tick() -> None:
+            if progress and progress[-1] != shown[0]:
+                shown[0] = progress[-1]
+                await self._edit(placeholder, html.escape(shown[0]) + " …")
 
-        answerer = self.app.answerer(str(channel_id))
-        work = asyncio.ensure_future(
-            asyncio.to_thread(answerer.answer, question, True, on_progress)
-        )
-        shown = ""
-        while not work.done():
-            await asyncio.wait({work}, timeout=self.cfg.edit_interval_s)
-            if progress and progress[-1] != shown and not work.done():
-                shown = progress[-1]
-                await self._edit(placeholder, html.escape(shown) + " …")
-        return await work
+        def job(cancel: threading.Event) -> Answer:
+            answerer = self.app.answerer(str(channel_id))
+            return answerer.answer(question, True, progress.append, cancel)
+
+        return await self.queue.run(job, True, tick, self.cfg.edit_interval_s)
 
     async def _edit(self, message: Message, text: str, markup: Any = None) -> Message | bool:
         try:

@@ -1,114 +1,99 @@
-"""Share one model between concurrent callers with a bounded wait queue and timeouts."""
+"""Share one model between concurrent async callers: one job at a time, a bounded line,
+and a per-job time limit after which the job is asked to stop."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from postfinder.errors import BusyError, GenerationTimeoutError
-from postfinder.generation.base import ChatMessage, Generator
-
-_DONE = object()
+T = TypeVar("T")
 
 
-class GenerationService:
-    """Runs one generation at a time on a worker thread; callers stream the pieces.
+class WorkQueue:
+    """Runs blocking jobs (embedding, generation) one at a time on worker threads.
 
-    A caller that would be the ``max_waiting + 1``-th in line gets `BusyError` at once
-    instead of waiting; a generation that waits or runs past ``timeout_s`` raises
-    `GenerationTimeoutError` and the model is freed for the next caller.
+    Callers reserve a place first: when one job runs and ``max_waiting`` wait, a new
+    caller is told at once that the queue is full instead of waiting forever. A job that
+    runs longer than ``timeout_s`` gets its cancel event set and is expected to return
+    promptly with what it has (the answer pipeline then falls back to an extract).
 
     Parameters
     ----------
-    generator
-        The model, loaded once.
     max_waiting
-        Callers allowed to wait while another generates.
+        Jobs allowed to wait while another runs.
     timeout_s
-        Limit for waiting plus generating, per request.
+        Time a job may run before it is asked to stop.
     """
 
-    def __init__(self, generator: Generator, max_waiting: int = 8, timeout_s: float = 120.0):
-        self.generator = generator
+    def __init__(self, max_waiting: int, timeout_s: float) -> None:
         self.max_waiting = max_waiting
         self.timeout_s = timeout_s
         self._lock = asyncio.Lock()
         self._waiting = 0
 
     @property
-    def waiting(self) -> int:
-        """Callers currently waiting for the model."""
-        return self._waiting
+    def in_flight(self) -> int:
+        """Jobs running or waiting."""
+        return self._waiting + (1 if self._lock.locked() else 0)
 
-    async def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
-        """Yield the reply's pieces as the model produces them.
+    def try_reserve(self) -> bool:
+        """Take a place in line; False when the line is full (tell the caller "busy")."""
+        if self.in_flight > self.max_waiting:
+            return False
+        self._waiting += 1
+        return True
 
-        Raises
-        ------
-        BusyError
-            If too many callers are already waiting.
-        GenerationTimeoutError
-            If waiting plus generating takes longer than ``timeout_s``.
+    def release(self) -> None:
+        """Give back a reservation that will not be used."""
+        self._waiting -= 1
+
+    async def run(
+        self,
+        job: Callable[[threading.Event], T],
+        reserved: bool = False,
+        on_tick: Callable[[], Awaitable[None]] | None = None,
+        tick_s: float = 1.0,
+    ) -> T:
+        """Wait for the model, run ``job(cancel_event)`` in a thread, and return its result.
+
+        Parameters
+        ----------
+        job
+            Blocking function; it should return soon after its event is set.
+        reserved
+            The caller already holds a place from `try_reserve`.
+        on_tick
+            Awaited every ``tick_s`` seconds while the job runs (progress displays).
+        tick_s
+            Interval between ticks.
+
+        Returns
+        -------
+        T
+            What ``job`` returned.
         """
+        if not reserved:
+            self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        cancel = threading.Event()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
-        if not self._lock.locked():
-            await self._lock.acquire()  # free: taken at once, no suspension
-        else:
-            if self._waiting >= self.max_waiting:
-                raise BusyError(
-                    "The bot is busy answering other questions; please ask again in a minute."
-                )
-            self._waiting += 1
-            try:
-                await asyncio.wait_for(self._lock.acquire(), timeout=self.timeout_s)
-            except TimeoutError as exc:
-                raise GenerationTimeoutError(
-                    "Timed out waiting for the model; please ask again."
-                ) from exc
-            finally:
-                self._waiting -= 1
         try:
-            async for piece in self._run(messages, max_tokens, deadline):
-                yield piece
+            work = asyncio.ensure_future(asyncio.to_thread(job, cancel))
+            while not work.done():
+                timeout = min(tick_s, max(deadline - loop.time(), 0.0))
+                await asyncio.wait({work}, timeout=timeout if not cancel.is_set() else None)
+                if work.done():
+                    break
+                if loop.time() >= deadline:
+                    cancel.set()
+                elif on_tick is not None:
+                    await on_tick()
+            return await work
         finally:
             self._lock.release()
-
-    async def _run(
-        self, messages: Sequence[ChatMessage], max_tokens: int, deadline: float
-    ) -> AsyncIterator[str]:
-        loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[object] = asyncio.Queue()
-        cancel = threading.Event()
-
-        def work() -> None:
-            try:
-                for piece in self.generator.stream(messages, max_tokens):
-                    if cancel.is_set():
-                        break
-                    loop.call_soon_threadsafe(pieces.put_nowait, piece)
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                loop.call_soon_threadsafe(pieces.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(pieces.put_nowait, _DONE)
-
-        worker = loop.run_in_executor(None, work)
-        try:
-            while True:
-                remaining = deadline - loop.time()
-                try:
-                    item = await asyncio.wait_for(pieces.get(), timeout=max(remaining, 0.001))
-                except TimeoutError as exc:
-                    raise GenerationTimeoutError(
-                        "The model took too long to answer; please ask again."
-                    ) from exc
-                if item is _DONE:
-                    break
-                if isinstance(item, Exception):
-                    raise item
-                yield str(item)
-        finally:
-            cancel.set()
-            # The worker stops at the next piece; wait so the model is free for the next caller.
-            await asyncio.shield(worker)
