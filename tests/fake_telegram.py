@@ -26,6 +26,7 @@ class FakeTelegram:
         self.chats: dict[int, dict[str, Any]] = {}
         self.admins: set[tuple[int, int]] = set()
         self.failures: dict[str, list[int]] = {}
+        self.reject_token = False
         self.next_update_id = 1
         self.next_message_id = 10_000
         self.lock = threading.Lock()
@@ -113,6 +114,8 @@ class FakeTelegram:
         if method != "getUpdates":
             with self.lock:
                 self.calls.append((method, params, time.monotonic()))
+        if self.reject_token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         pending = self.failures.get(method)
         if pending:
             retry = pending.pop(0)

@@ -17,7 +17,7 @@ from postfinder.app import App
 from postfinder.bot.handlers import api_id, export_id
 from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
-from postfinder.bot.wiring import build_application
+from postfinder.bot.wiring import build_application, run
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ConfigError
 from postfinder.generation.fake import FakeGenerator
@@ -302,6 +302,25 @@ def test_serve_refuses_without_token_or_channels(settings) -> None:
     settings.telegram.token = SecretStr("1:x")
     with pytest.raises(ConfigError, match="No channel is indexed"):
         build_application(app)
+
+
+def test_serve_reports_a_rejected_token(bot_app, fake) -> None:
+    fake.reject_token = True
+    with pytest.raises(ConfigError, match="Telegram rejected the bot token"):
+        run(bot_app)
+    logged = "\n".join(str(call) for call in fake.calls)
+    assert "getMe" in logged
+
+
+def test_token_never_reaches_the_logs(bot_app, fake, caplog) -> None:
+    caplog.set_level("DEBUG")
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(16, "@pf_bot каток"))
+        await until(lambda: final_edits(fake))
+
+    run_bot(bot_app, scenario)
+    assert caplog.records and "SECRET-TOKEN" not in caplog.text
 
 
 def test_text_helpers() -> None:
