@@ -132,11 +132,11 @@ class Answerer:
         base = Answer(question, "refused", phrase("refusal", language), language)
         base.refusal_probability = probability
         base.timings = timings
-        if probability < self.refusal.threshold:
-            timings["total_ms"] = (time.perf_counter() - started) * 1000
-            return base
         found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
         posts = [found[h.post_id] for h in result.hits if h.post_id in found]
+        if probability < self.refusal.threshold or not posts:
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            return base
         if use_llm and self.generator is not None:
             generated = self._generate(question, posts, base, on_progress, cancel)
             if generated is not None:

@@ -348,8 +348,7 @@ class PostFinderBot:
             stored = self.storage.vote(int(qid), query.from_user.id, int(vote))
         except ValueError:
             stored = False
-        language = detect_language(query.from_user.language_code or "en")
-        language = "ru" if (query.from_user.language_code or "").startswith("ru") else language
+        language = "ru" if (query.from_user.language_code or "").startswith("ru") else "en"
         await with_retry(lambda: query.answer(say("thanks", language) if stored else None))
 
     async def is_admin(self, message: Message) -> bool:
