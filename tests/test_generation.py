@@ -143,3 +143,15 @@ def test_smollm2_streams_with_the_gguf_chat_template() -> None:
     pieces = list(gen.stream([ChatMessage("user", "What is the capital of France?")], 16))
     assert pieces and "".join(pieces).strip()
     assert 1 <= gen.count_tokens("Hello world") <= 4
+
+
+@pytest.mark.gpu
+def test_smollm2_offloads_every_layer_to_cuda() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    if not llama_cpp.llama_supports_gpu_offload():
+        pytest.skip("llama-cpp-python was built without GPU offload")
+    gen = build_generator(
+        load_settings(llm={"mode": "llama-cpp", "model": SMOLLM, "n_ctx": 1024, "n_gpu_layers": -1})
+    )
+    assert gen is not None
+    assert "".join(gen.stream([ChatMessage("user", "Say hello.")], 8)).strip()
