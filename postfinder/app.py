@@ -42,6 +42,7 @@ class App:
         generator: Generator | None = None,
     ) -> None:
         self.settings = settings
+        self._warned: set[int] = set()
         for name, component in (
             ("embedder", embedder),
             ("vectors", vectors),
@@ -89,7 +90,8 @@ class App:
         """Return the configured, the channel's own, or the shipped refusal calibration."""
         path = self.settings.answer.refusal_calibration or channel.directory / REFUSAL_FILE
         model = RefusalModel.load(path) if path.is_file() else RefusalModel.default()
-        if model.embedder != self.embedder.name:
+        if model.embedder != self.embedder.name and channel.id not in self._warned:
+            self._warned.add(channel.id)  # once per channel, not on every question
             log.warning(
                 "Refusal calibration was fitted with %s, not %s; run 'postfinder calibrate'.",
                 model.embedder,
