@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
+from pathlib import Path
 
 from postfinder.answering.pipeline import Answerer
 from postfinder.answering.refusal import RefusalModel
@@ -43,6 +44,7 @@ class App:
     ) -> None:
         self.settings = settings
         self._warned: set[int] = set()
+        self._refusal: dict[Path, tuple[float | None, RefusalModel]] = {}
         for name, component in (
             ("embedder", embedder),
             ("vectors", vectors),
@@ -89,7 +91,14 @@ class App:
     def refusal_model(self, channel: Channel) -> RefusalModel:
         """Return the configured, the channel's own, or the shipped refusal calibration."""
         path = self.settings.answer.refusal_calibration or channel.directory / REFUSAL_FILE
-        model = RefusalModel.load(path) if path.is_file() else RefusalModel.default()
+        # Cached by file and modification time: the bot asks for it on every question,
+        # and a new `postfinder calibrate` still takes effect without a restart.
+        stamp = path.stat().st_mtime if path.is_file() else None
+        cached = self._refusal.get(path)
+        if cached is None or cached[0] != stamp:
+            model = RefusalModel.load(path) if stamp is not None else RefusalModel.default()
+            self._refusal[path] = cached = (stamp, model)
+        model = cached[1]
         if model.embedder != self.embedder.name and channel.id not in self._warned:
             self._warned.add(channel.id)  # once per channel, not on every question
             log.warning(

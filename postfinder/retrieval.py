@@ -153,8 +153,7 @@ class HybridRetriever:
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         """Return ``(post_id, bm25 score)`` for the top posts by BM25."""
-        tokens = self.channel.tokenizer().tokenize(query)
-        return self.channel.lexical().search(tokens, n)
+        return self.channel.lexical().search(self.channel.tokenizer().tokenize(query), n)
 
     def search(
         self, query: str, k: int | None = None, mode: SearchMode | None = None
@@ -181,18 +180,19 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         dense: list[tuple[int, float, str]] = []
         lexical: list[tuple[int, float]] = []
+        # Tokenised and looked up once: BM25 and the coverage features both need them.
+        tokens = self.channel.tokenizer().tokenize(query)
+        lexical_index = self.channel.lexical()
         if mode in ("hybrid", "dense"):
             dense = self.dense(query, n, timings)
         if mode in ("hybrid", "bm25"):
             started = time.perf_counter()
-            lexical = self.lexical(query, n)
+            lexical = lexical_index.search(tokens, n)
             timings["bm25_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         fused = self._fuse(dense, lexical)[:k]
         hits = self._hits(fused, dense, lexical)
         timings["fusion_ms"] = (time.perf_counter() - started) * 1000
-        tokens = self.channel.tokenizer().tokenize(query)
-        lexical_index = self.channel.lexical()
         coverages = [lexical_index.coverage(tokens, hit.post_id) for hit in hits[:3]]
         return SearchResult(
             query=query,
