@@ -20,7 +20,7 @@ from tqdm import tqdm
 from postfinder.answering.refusal import calibrate as calibrate_refusal
 from postfinder.app import REFUSAL_FILE, App, build_app
 from postfinder.errors import PostfinderError
-from postfinder.evaluation import evaluate, load_questions
+from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
 from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
 from postfinder.retrieval import SearchMode, SearchResult
 from postfinder.settings import Settings, load_settings, masked_dump
@@ -189,8 +189,25 @@ def eval_command(
         Optional[int], typer.Option(help="Use only the first N questions.", min=1)
     ] = None,
     json_out: JsonOpt = False,
+    answers: Annotated[
+        bool,
+        typer.Option(
+            "--answers",
+            help="Run the whole answer pipeline and judge answers against the gold 'answers'.",
+        ),
+    ] = False,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="With --answers: extractive answers only.")
+    ] = False,
+    records_out: Annotated[
+        Optional[Path],
+        typer.Option("--records", help="With --answers: write one JSON line per question here."),
+    ] = None,
 ) -> None:
-    """Measure retrieval quality (hit@k, MRR@10, nDCG@10) and latency on labelled questions."""
+    """Measure retrieval (hit@k, MRR@10, nDCG@10) or, with --answers, answer accuracy."""
+    if answers:
+        _eval_answers(ctx, questions, channel, limit, json_out, not no_llm, records_out)
+        return
     search_mode = _mode(mode)
     with user_errors():
         items = load_questions(questions)[:limit]
@@ -224,6 +241,56 @@ def eval_command(
         f"p95 {report['latency_ms_p95']:.1f} ms\n"
         f"refusal: {report['refusal_rate']:.3f} of {report['n_refuse']} unanswerable questions "
         f"refused, {report['false_refusal_rate']:.3f} of answerable ones refused"
+    )
+
+
+def _eval_answers(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    ctx: typer.Context,
+    questions: Path,
+    channel: str | None,
+    limit: int | None,
+    json_out: bool,
+    use_llm: bool,
+    records_out: Path | None,
+) -> None:
+    """`eval --answers`: accuracy, answer modes, refusal and speed of the whole pipeline."""
+    with user_errors():
+        items = load_questions(questions)[:limit]
+        answerer = _app(ctx).answerer(channel, use_llm=use_llm)
+
+        def run(query: str) -> AnswerOutcome:
+            result = answerer.answer(query)
+            return AnswerOutcome(
+                result.mode, result.answer, result.draft, result.timings, result.tokens
+            )
+
+        with tqdm(
+            total=len(items), desc="Answering", disable=json_out, file=sys.stderr
+        ) as progress_bar:
+            report, records = evaluate_answers(run, items, progress=progress_bar.update)
+    model = answerer.generator.name if answerer.generator is not None else "none (extractive)"
+    report["model"] = model  # type: ignore[assignment]
+    if records_out is not None:
+        with records_out.open("w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+    if json_out:
+        _echo_json(report)
+        return
+    typer.echo(
+        f"model {model}: {report['n_answerable']} answerable, {report['n_unanswerable']} "
+        f"unanswerable questions\n"
+        f"accuracy {report['accuracy']:.3f}; generated {report['generated_share']:.3f}, "
+        f"extractive {report['extractive_share']:.3f}, refused {report['refused_share']:.3f}; "
+        f"generated without the gold {report['generated_wrong']:.3f} "
+        f"({report['generated_wrong_count']}); drafts with the gold rejected "
+        f"{report['false_rejects']} of {report['drafts_with_gold']}\n"
+        f"refusal {report['refusal_rate']:.3f}, false refusal {report['false_refusal_rate']:.3f}\n"
+        f"prompt tokens p50 {report['prompt_tokens_p50']:.0f}; first token p50 "
+        f"{report['first_token_ms_p50'] / 1000:.2f} s, "
+        f"p95 {report['first_token_ms_p95'] / 1000:.2f} s; "
+        f"total p50 {report['total_ms_p50'] / 1000:.2f} s, "
+        f"p95 {report['total_ms_p95'] / 1000:.2f} s; {report['tokens_per_s']:.1f} tokens/s"
     )
 
 

@@ -1,16 +1,19 @@
-"""Retrieval metrics over a labelled question file (``questions.jsonl``)."""
+"""Retrieval and answer metrics over a labelled question file (``questions.jsonl``)."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from postfinder.errors import PostfinderError
+from postfinder.lexical.tokenize import Tokenizer
 
 
 class QuestionsError(PostfinderError):
@@ -24,6 +27,7 @@ class Question:
     query: str
     relevant: tuple[int, ...]
     should_refuse: bool
+    answers: tuple[str, ...] = ()
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -46,14 +50,16 @@ def load_questions(path: Path) -> list[Question]:
                 query = item["query"]
                 relevant = tuple(int(x) for x in item.get("relevant") or [])
                 refuse = bool(item.get("should_refuse", False))
+                answers = tuple(str(a) for a in item.get("answers") or [])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise QuestionsError(
                     f"{path}, line {number}: expected a JSON object with 'query' (text), "
-                    f"'relevant' (list of post ids) and optional 'should_refuse' ({exc})."
+                    f"'relevant' (list of post ids), optional 'should_refuse' and optional "
+                    f"'answers' (list of gold answer strings) ({exc})."
                 ) from exc
             if not isinstance(query, str) or not query.strip():
                 raise QuestionsError(f"{path}, line {number}: 'query' must be non-empty text.")
-            questions.append(Question(query, relevant, refuse))
+            questions.append(Question(query, relevant, refuse, answers))
     return questions
 
 
@@ -149,3 +155,169 @@ def evaluate(
     result["latency_ms_p50"] = float(np.percentile(latencies, 50)) if latencies else 0.0
     result["latency_ms_p95"] = float(np.percentile(latencies, 95)) if latencies else 0.0
     return result
+
+
+_PUNCT_RE = re.compile(r"[^\w\s%]", re.UNICODE)
+_DIGIT_SPACE_RE = re.compile(r"(?<=\d) (?=\d{3}\b)")
+
+
+def normalise_answer(text: str, tokenizer: Tokenizer | None = None) -> str:
+    """Lower-case, ``ё`` as ``е``, no punctuation, ``1 000`` as ``1000``, words stemmed.
+
+    Stemming makes "Генеральный совет" match the gold "Генеральном совете": the same
+    answer in another grammatical case is still the answer.
+    """
+    text = text.lower().replace("ё", "е").replace("\u00a0", " ")
+    text = _DIGIT_SPACE_RE.sub("", _PUNCT_RE.sub(" ", text.replace("%", " % ")))
+    stem = (tokenizer or _default_tokenizer()).tokenize
+    return " ".join(term for word in text.split() for term in (stem(word) or [word])[:1])
+
+
+@lru_cache(maxsize=1)
+def _default_tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+def contains_gold(answer: str, golds: Sequence[str]) -> bool:
+    """True when a normalised gold string occurs in the normalised answer (word-aligned)."""
+    plain = f" {normalise_answer(answer)} "
+    return any(f" {g} " in plain for g in map(normalise_answer, golds) if g)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """What the answer pipeline did with one question (what `evaluate_answers` needs)."""
+
+    mode: str
+    answer: str
+    draft: str | None
+    timings: dict[str, float]
+    tokens: dict[str, int]
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One question's outcome, judged against its gold answers."""
+
+    query: str
+    answers: list[str]
+    should_refuse: bool
+    mode: str
+    answer: str
+    draft: str | None
+    correct: bool
+    draft_correct: bool
+    timings: dict[str, float]
+    tokens: dict[str, int]
+
+
+def evaluate_answers(
+    answer: Callable[[str], AnswerOutcome],
+    questions: Sequence[Question],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, float], list[AnswerRecord]]:
+    """Run the whole answer pipeline on labelled questions and judge answers against gold.
+
+    Parameters
+    ----------
+    answer
+        Answers one question.
+    questions
+        Questions with gold ``answers`` (answerable) or ``should_refuse`` ones.
+    progress
+        Called with 1 after each question.
+
+    Returns
+    -------
+    tuple
+        The metrics (``accuracy``, ``generated_share``, ``extractive_share``,
+        ``refused_share``, ``generated_wrong``, ``false_rejects``, ``refusal_rate``,
+        ``false_refusal_rate``, ``prompt_tokens_p50``, ``first_token_ms_p50``/``p95``,
+        ``total_ms_p50``/``p95``, ``tokens_per_s``, counts) and one record per question.
+
+    Raises
+    ------
+    QuestionsError
+        When no question carries gold answers or ``should_refuse``.
+    """
+    usable = [q for q in questions if q.should_refuse or q.answers]
+    if not usable:
+        raise QuestionsError(
+            "No question has gold 'answers' or 'should_refuse': answer evaluation needs them, "
+            'for example {"query": "...", "answers": ["1886"]}.'
+        )
+    records: list[AnswerRecord] = []
+    for question in usable:
+        outcome = answer(question.query)
+        records.append(
+            AnswerRecord(
+                query=question.query,
+                answers=list(question.answers),
+                should_refuse=question.should_refuse,
+                mode=outcome.mode,
+                answer=outcome.answer,
+                draft=outcome.draft,
+                correct=(not question.should_refuse)
+                and contains_gold(outcome.answer, question.answers),
+                draft_correct=outcome.draft is not None
+                and contains_gold(outcome.draft, question.answers),
+                timings=outcome.timings,
+                tokens=outcome.tokens,
+            )
+        )
+        if progress:
+            progress(1)
+    return answer_metrics(records), records
+
+
+def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
+    """Aggregate per-question records into the reported metrics."""
+    answerable = [r for r in records if not r.should_refuse]
+    unanswerable = [r for r in records if r.should_refuse]
+    generated = [r for r in answerable if r.mode == "generated"]
+    n = max(len(answerable), 1)
+
+    def share(mode: str) -> float:
+        return sum(r.mode == mode for r in answerable) / n
+
+    answered = [r for r in records if r.mode != "refused"]
+    first = [r.timings["first_token_ms"] for r in answered if "first_token_ms" in r.timings]
+    total = [r.timings["total_ms"] for r in answered if "total_ms" in r.timings]
+    prompt = [float(r.tokens["prompt"]) for r in records if "prompt" in r.tokens]
+    speeds = []
+    for r in records:
+        if "first_token_ms" in r.timings and r.tokens.get("completion", 0) > 1:
+            decode_s = (r.timings["generation_ms"] - r.timings["first_token_ms"]) / 1000
+            if decode_s > 0:
+                speeds.append((r.tokens["completion"] - 1) / decode_s)
+    drafts_with_gold = [r for r in answerable if r.draft_correct]
+    return {
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "accuracy": sum(r.correct for r in answerable) / n,
+        "generated_share": share("generated"),
+        "extractive_share": share("extractive"),
+        "refused_share": share("refused"),
+        "generated_wrong": (
+            sum(not r.correct for r in generated) / len(generated) if generated else 0.0
+        ),
+        "generated_wrong_count": sum(not r.correct for r in generated),
+        "false_rejects": sum(r.mode != "generated" for r in drafts_with_gold),
+        "drafts_with_gold": len(drafts_with_gold),
+        "refusal_rate": (
+            sum(r.mode == "refused" for r in unanswerable) / len(unanswerable)
+            if unanswerable
+            else 0.0
+        ),
+        "false_refusal_rate": share("refused"),
+        "prompt_tokens_p50": _percentile(prompt, 50),
+        "first_token_ms_p50": _percentile(first, 50),
+        "first_token_ms_p95": _percentile(first, 95),
+        "total_ms_p50": _percentile(total, 50),
+        "total_ms_p95": _percentile(total, 95),
+        "tokens_per_s": float(np.median(speeds)) if speeds else 0.0,
+    }

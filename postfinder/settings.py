@@ -134,7 +134,7 @@ class LLMSettings(BaseModel):
     n_threads: int | None = Field(None, ge=1, description="CPU threads (default: all cores).")
     n_batch: int = Field(256, ge=8, description="Prompt tokens processed per batch.")
     n_gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to CUDA (-1: all).")
-    max_tokens: int = Field(200, ge=16, description="Longest reply in tokens.")
+    max_tokens: int = Field(120, ge=16, description="Longest reply in tokens.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     stop: list[str] = Field(default_factory=list, description="Extra stop strings.")
     queue_size: int = Field(8, ge=0, description="Questions allowed to wait for the model.")
@@ -148,13 +148,26 @@ class AnswerSettings(BaseModel):
     context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
     max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
     max_prompt_tokens: int = Field(
-        1536, ge=256, description="Prompt budget; long posts are cut (bounds time to first token)."
+        640,
+        ge=256,
+        description="Prompt budget: posts are shown as windows around their best sentences "
+        "(bounds time to first token).",
     )
     grounding_min_similarity: float = Field(
-        0.8, ge=0, le=1, description="Embedding similarity an answer sentence needs."
+        0.7, ge=0, le=1, description="Embedding similarity an answer sentence needs."
     )
-    grounding_min_overlap: float = Field(
-        0.5, ge=0, le=1, description="Share of a sentence's terms found in the cited posts."
+    grounding_max_novel: float = Field(
+        0.34,
+        ge=0,
+        le=1,
+        description="Largest share of an answer sentence's content words found neither in the "
+        "cited posts nor in the question.",
+    )
+    grounding_support_sentences: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="Best-matching sentences of each post that an answer may rest on.",
     )
     refusal_calibration: Path | None = Field(
         None, description="Refusal model JSON; default: the channel's, else the shipped one."

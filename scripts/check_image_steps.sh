@@ -11,7 +11,14 @@ python3 -m venv "$tmp/venv"
 pip="$tmp/venv/bin/python -m pip"
 $pip install --quiet --upgrade pip
 $pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
-$pip install --quiet "$root[st,llm,bot]"        # not editable, as in the images
+# The images build llama-cpp-python portably (Dockerfile.cpu's CMAKE_ARGS); reuse the
+# portable wheel that scripts/setup.sh built rather than compiling it a second time.
+wheel_dir=$(cat "$root/.venv/.postfinder-llama-wheel" 2>/dev/null || true)
+if [ -n "$wheel_dir" ] && ls "$wheel_dir"/llama_cpp_python-*.whl > /dev/null 2>&1; then
+    $pip install --quiet --no-deps "$wheel_dir"/llama_cpp_python-*.whl
+fi
+CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+    $pip install --quiet "$root[st,llm,bot]"   # not editable, as in the images
 export POSTFINDER_DATA_DIR="$tmp/data" POSTFINDER_MODELS_DIR="$tmp/models" POSTFINDER_LLM__MODE=none
 cd "$tmp"
 "$tmp/venv/bin/postfinder" --help > /dev/null

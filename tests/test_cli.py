@@ -132,7 +132,7 @@ def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) ->
     code, out, _ = run("ask", "Когда откроется каток?", "--json")
     assert code == 0
     answer = json.loads(out)
-    assert answer["mode"] == "generated" and answer["answer"] == f"{NEWS[4]} [1]"
+    assert answer["mode"] == "generated" and answer["answer"] == f"{NEWS[4][:-1]} [1]."
     assert answer["sources"] == [{"n": 1, "id": 6, "link": "https://t.me/testchan/6"}]
     assert {"retrieval_ms", "first_token_ms", "total_ms"} <= set(answer["timings"])
     code, out, _ = run("ask", "Когда откроется каток?", "--no-llm")

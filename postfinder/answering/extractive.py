@@ -1,53 +1,60 @@
-"""The extractive answer: the sentences of the top posts that best match the question."""
+"""The extractive answer: the sentence of the top posts that best answers the question."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 
-import numpy as np
-
-from postfinder.embeddings.base import Embedder
+from postfinder.answering.passages import RANK_PENALTY, RankedPost
 from postfinder.ingest.post import Post
-from postfinder.text import split_sentences
+
+POSTS_CONSIDERED = 3
+SHORT_SENTENCE = 80
+# Sentences that lean on the one before them ("Это ...", "It ...") need it to make sense.
+_REFERRING_RE = re.compile(
+    r"^(?:это|этот|эта|эти|он|она|оно|они|его|её|ее|их|там|тогда|также|поэтому|однако|"
+    r"it|this|these|they|he|she|there|then|also|however)\b",
+    re.IGNORECASE,
+)
 
 
-def best_sentences(
-    question: str,
-    post: Post,
-    embedder: Embedder,
-    tokenize: Callable[[str], list[str]],
-    limit: int = 2,
-) -> list[str]:
-    """Return up to ``limit`` sentences of ``post`` that best answer ``question``, in post order.
+def _quote(item: RankedPost) -> str:
+    """The best sentence, with a neighbour when it is short or refers back."""
+    best = item.best
+    sentences = item.sentences
+    chosen = [best]
+    if best > 0 and _REFERRING_RE.match(sentences[best]):
+        chosen.insert(0, best - 1)
+    elif len(sentences[best]) < SHORT_SENTENCE:
+        if best + 1 < len(sentences):
+            chosen.append(best + 1)
+        elif best > 0:
+            chosen.insert(0, best - 1)
+    return " ".join(sentences[i] for i in chosen)
 
-    Sentences are scored by semantic similarity to the question plus the share of the
-    question's terms they contain.
+
+def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str, Post | None]:
+    """Quote the best sentence among the top posts, citing its post as [1].
+
+    Parameters
+    ----------
+    ranked
+        Retrieved posts with sentence scores, best first.
+    max_chars
+        Longest quote.
+
+    Returns
+    -------
+    tuple
+        The quote (``«...» [1]``) and the post it comes from (``None`` when no post has text).
     """
-    sentences = [s for s in split_sentences(post.text) if len(s) > 2][:200]
-    if len(sentences) <= limit:
-        return sentences
-    query_vec = embedder.embed_queries([question])[0]
-    sims = embedder.embed_passages(sentences) @ query_vec
-    terms = set(tokenize(question))
-    overlap = np.asarray(
-        [len(terms & set(tokenize(s))) / len(terms) if terms else 0.0 for s in sentences]
-    )
-    score = sims + overlap
-    chosen = sorted(np.argsort(-score)[:limit])
-    return [sentences[i] for i in chosen]
-
-
-def extractive_answer(
-    question: str,
-    posts: Sequence[Post],
-    embedder: Embedder,
-    tokenize: Callable[[str], list[str]],
-    max_chars: int,
-) -> str:
-    """Quote the best sentences of the top post, citing it as [1]."""
-    if not posts:
-        return ""
-    quoted = " ".join(best_sentences(question, posts[0], embedder, tokenize))
+    candidates = [r for r in ranked[:POSTS_CONSIDERED] if r.sentences]
+    if not candidates:
+        return "", None
+    item = max(enumerate(candidates), key=lambda pair: pair[1].best_score - RANK_PENALTY * pair[0])[
+        1
+    ]
+    quoted = _quote(item)
     if len(quoted) > max_chars:
         quoted = quoted[: max_chars - 1].rsplit(" ", 1)[0] + "…"
-    return f"«{quoted}» [1]"
+    return f"«{quoted}» [1]", item.post

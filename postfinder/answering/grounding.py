@@ -1,4 +1,21 @@
-"""Check that each sentence of a generated answer is supported by the posts it cites."""
+"""Check that each sentence of a generated answer is supported by the posts it cites.
+
+A sentence is judged against the text of its cited posts that the model was shown (or
+against all of them when it cites none). It is rejected when:
+
+- a number in it does not occur there (changed amounts, dates, years);
+- a name (a capitalised word inside the sentence) or too large a share of its content
+  words occur neither there nor in the question (changed names, facts from elsewhere);
+- it is negated while the best-matching source sentence is not;
+- it contains a link or @mention that the cited posts do not contain;
+- it only repeats the question's words (no term or number from the post that the question
+  does not already contain);
+- its best semantic match among the source sentences is below ``min_similarity``.
+
+The thresholds are fitted on labelled drafts (``scripts/fit_grounding.py``), see
+docs/benchmarks.md. Short answers ("В 1886 году [1].") pass when the post supports them:
+nothing in them is new.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +25,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from postfinder.answering.sanitize import MENTION_RE
 from postfinder.embeddings.base import Embedder
-from postfinder.ingest.post import Post
 from postfinder.text import split_sentences
 
 CITATION_RE = re.compile(r"\[(\d{1,2})\]")
-NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+NUMBER_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?")
+LINK_RE = re.compile(
+    r"(?:https?://|tg://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|ru|net|org|io|me|info|biz|xyz"
+    r"|site|online|top|club|pro|app|dev|link|ly|to|cc|su|рф)(?:/\S*)?",
+    re.IGNORECASE,
+)
+NEGATION_RE = re.compile(
+    r"(?<!\w)(?:не|нет|ни|никогда|нельзя|not|no|never|cannot|n't|without)(?!\w)", re.IGNORECASE
+)
+_WORD_RE = re.compile(r"[^\W\d_]+")
+# Function words do not carry facts; they are not counted as new content.
+STOPWORDS = frozenset(
+    """и в во на с со к ко о об от до по за из у для про при как что это то а но или же ли
+    бы был была были было быть есть его ее её их он она они оно мы вы я ты так также
+    который которая которые которое этот эта эти этого году год года годах the a an of in
+    on at to for by with from and or is are was were be been it its this that these those as
+    which who whom he she they his her their than then also""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -22,9 +56,14 @@ class SentenceSupport:
 
     sentence: str
     cited: tuple[int, ...]
+    support: int  # the post (1-based) that supports it best; 0: the cited posts together
     similarity: float
-    overlap: float
+    novel_share: float
+    novel_names: tuple[str, ...]
     numbers_ok: bool
+    negation_ok: bool
+    links_ok: bool
+    informative: bool
     supported: bool
 
 
@@ -41,16 +80,46 @@ class GroundingReport:
 
     @property
     def cited(self) -> list[int]:
-        """Post numbers cited anywhere in the answer, in order of first citation."""
-        return list(dict.fromkeys(n for s in self.sentences for n in s.cited))
+        """Posts the answer relies on, in order of first use."""
+        numbers = [n for s in self.sentences for n in (s.cited if s.support == 0 else (s.support,))]
+        return list(dict.fromkeys(numbers))
+
+    def cited_text(self) -> str:
+        """The answer with each sentence citing the post that supports it."""
+        parts = []
+        for item in self.sentences:
+            bare = CITATION_RE.sub("", item.sentence).strip()
+            end = bare[-1] if bare and bare[-1] in ".!?…" else ""
+            bare = bare.rstrip(".!?… ")
+            numbers = item.cited if item.support == 0 else (item.support,)
+            parts.append(bare + "".join(f" [{n}]" for n in numbers) + (end or "."))
+        return " ".join(parts)
+
+
+def _content_terms(text: str, tokenize: Callable[[str], list[str]]) -> set[str]:
+    return {t for t in tokenize(text) if len(t) > 2 and t not in STOPWORDS and not t.isdigit()}
+
+
+def _names(sentence: str) -> list[str]:
+    """Capitalised words that do not open the sentence (names, places, brands)."""
+    words = _WORD_RE.findall(sentence)
+    return [w for w in words[1:] if w[:1].isupper() and len(w) > 1]
+
+
+_GROUPED_RE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")
+
+
+def numbers_of(text: str) -> set[str]:
+    """The numbers in ``text`` as whole tokens: "14 000" is 14000, "1,5" is 1.5.
+
+    Whole tokens, not substrings: "1887" must not pass because "18870" is in the post.
+    """
+    joined = _GROUPED_RE.sub("", text)
+    return {n.replace(",", ".") for n in NUMBER_RE.findall(joined)}
 
 
 class GroundingChecker:
-    """Measures support with the embedder (semantic) and stems (lexical).
-
-    A sentence is supported when its best semantic match among the cited posts'
-    sentences reaches ``min_similarity``, at least ``min_overlap`` of its content terms
-    occur in the cited posts, and every number in it appears there too.
+    """Measures support with stems (lexical), numbers, negation, links and the embedder.
 
     Parameters
     ----------
@@ -58,8 +127,11 @@ class GroundingChecker:
         Embedder used for the semantic part.
     tokenize
         Stemming tokenizer used for the lexical part.
-    min_similarity, min_overlap
-        Thresholds.
+    min_similarity
+        Least embedding similarity between a sentence and its best source sentence.
+    max_novel
+        Largest share of a sentence's content terms that may be missing from both the
+        sources and the question.
     """
 
     def __init__(
@@ -67,46 +139,129 @@ class GroundingChecker:
         embedder: Embedder,
         tokenize: Callable[[str], list[str]],
         min_similarity: float,
-        min_overlap: float,
+        max_novel: float,
     ) -> None:
         self.embedder = embedder
         self.tokenize = tokenize
         self.min_similarity = min_similarity
-        self.min_overlap = min_overlap
+        self.max_novel = max_novel
 
-    def check(self, answer: str, posts: Sequence[Post]) -> GroundingReport:
-        """Judge every sentence of ``answer`` against the numbered ``posts`` (1-based)."""
+    def check(self, answer: str, sources: Sequence[str], question: str = "") -> GroundingReport:
+        """Judge every sentence of ``answer`` against the numbered ``sources`` (1-based).
+
+        Parameters
+        ----------
+        answer
+            The draft, with citations such as ``[1]``.
+        sources
+            Text of each numbered post as the model was shown it.
+        question
+            The question: its words are not new content when repeated in the answer.
+
+        Returns
+        -------
+        GroundingReport
+            One verdict per sentence.
+        """
         report = GroundingReport()
         sentences = [s for s in split_sentences(answer) if CITATION_RE.sub("", s).strip(" .")]
-        if not sentences:
+        if not sentences or not sources:
             return report
-        answer_cites = [int(n) for n in CITATION_RE.findall(answer)]
         bare = [CITATION_RE.sub("", s).strip() for s in sentences]
         vectors = self.embedder.embed_queries(bare)
+        question_terms = _content_terms(question, self.tokenize)
         for sentence, text, vector in zip(sentences, bare, vectors, strict=True):
-            cited = tuple(int(n) for n in CITATION_RE.findall(sentence)) or tuple(answer_cites)
-            sources = [posts[n - 1] for n in dict.fromkeys(cited) if 1 <= n <= len(posts)]
-            report.sentences.append(self._judge(sentence, text, vector, cited, sources))
+            cited = tuple(n for n in dict.fromkeys(int(c) for c in CITATION_RE.findall(sentence)))
+            valid = [n for n in cited if 1 <= n <= len(sources)]
+            verdicts = [
+                self._judge(
+                    sentence, text, vector, cited, n, sources[n - 1], question_terms, question
+                )
+                for n in range(1, len(sources) + 1)
+                if sources[n - 1].strip()
+            ]
+            if not verdicts:
+                verdicts = [
+                    SentenceSupport(
+                        sentence, cited, 0, 0.0, 1.0, (), False, False, False, False, False
+                    )
+                ]
+            valid = [n for n in valid if sources[n - 1].strip()]
+            if len(valid) > 1:  # several cited posts together support the sentence
+                joined = "\n".join(sources[n - 1] for n in valid)
+                verdicts.append(
+                    self._judge(sentence, text, vector, cited, 0, joined, question_terms, question)
+                )
+            # The cited post first; a wrong citation is corrected to the post that supports it.
+            cited_ok = set(valid) | {0}
+            report.sentences.append(
+                max(
+                    verdicts,
+                    key=lambda v, ok=cited_ok: (  # type: ignore[misc]
+                        v.supported,
+                        v.support in ok,
+                        -v.novel_share,
+                        v.similarity,
+                    ),
+                )
+            )
         return report
 
-    def _judge(
+    def _judge(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
         sentence: str,
         text: str,
         vector: np.ndarray,
         cited: tuple[int, ...],
-        sources: Sequence[Post],
+        number: int,
+        source: str,
+        question_terms: set[str],
+        question_text: str = "",
     ) -> SentenceSupport:
-        if not sources:
-            return SentenceSupport(sentence, cited, 0.0, 0.0, False, False)
-        source_text = "\n".join(p.text for p in sources)
-        source_sentences = split_sentences(source_text)[:200]
+        source_sentences = split_sentences(source)[:200] or [source]
         sims = self.embedder.embed_passages(source_sentences) @ vector
-        similarity = float(sims.max()) if sims.size else 0.0
-        terms = set(self.tokenize(text))
-        source_terms = set(self.tokenize(source_text))
-        overlap = len(terms & source_terms) / len(terms) if terms else 0.0
-        plain_source = source_text.replace("\u00a0", " ").replace(" ", "")
-        numbers_ok = all(n in plain_source for n in NUMBER_RE.findall(text.replace(" ", "")))
-        supported = similarity >= self.min_similarity and overlap >= self.min_overlap and numbers_ok
-        return SentenceSupport(sentence, cited, similarity, overlap, numbers_ok, supported)
+        best = int(np.argmax(sims)) if sims.size else 0
+        similarity = float(sims[best]) if sims.size else 0.0
+        source_terms = set(self.tokenize(source))
+        terms = _content_terms(text, self.tokenize)
+        novel = terms - source_terms - question_terms
+        novel_share = len(novel) / len(terms) if terms else 0.0
+        novel_names = tuple(
+            name
+            for name in _names(text)
+            if not (set(self.tokenize(name)) & (source_terms | question_terms))
+        )
+        numbers_ok = numbers_of(text) <= numbers_of(source)
+        negated = bool(NEGATION_RE.search(text))
+        # A negation the source sentence does not have turns a fact into its opposite.
+        negation_ok = not negated or bool(NEGATION_RE.search(source_sentences[best]))
+        lower_source = source.lower()
+        links_ok = all(
+            link.rstrip(".,;)»").lower() in lower_source for link in LINK_RE.findall(text)
+        ) and all(m.lower() in lower_source for m in MENTION_RE.findall(text))
+        # An answer that only repeats the question's words ("Труд Ганди [1].") says nothing.
+        informative = bool((terms - question_terms) & source_terms) or bool(
+            numbers_of(text) - numbers_of(question_text)
+        )
+        supported = (
+            informative
+            and similarity >= self.min_similarity
+            and novel_share <= self.max_novel
+            and not novel_names
+            and numbers_ok
+            and negation_ok
+            and links_ok
+        )
+        return SentenceSupport(
+            sentence,
+            cited,
+            number,
+            similarity,
+            novel_share,
+            novel_names,
+            numbers_ok,
+            negation_ok,
+            links_ok,
+            informative,
+            supported,
+        )

@@ -11,8 +11,11 @@ from typing import Literal
 
 from postfinder.answering.extractive import extractive_answer
 from postfinder.answering.grounding import GroundingChecker
+from postfinder.answering.injection import addresses_model
+from postfinder.answering.passages import RankedPost, rank_sentences, support_texts
 from postfinder.answering.phrases import phrase
-from postfinder.answering.prompt import NO_ANSWER, build_prompt
+from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
+from postfinder.answering.question import focus_question
 from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import MENTION_RE, sanitize_answer
 from postfinder.generation.base import Generator
@@ -46,6 +49,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     refusal_probability: float = 0.0
+    draft: str | None = None
     rejected_draft: str | None = None
 
     def render(self) -> str:
@@ -90,13 +94,20 @@ class Answerer:
             retriever.embedder,
             tokenize,
             settings.grounding_min_similarity,
-            settings.grounding_min_overlap,
+            settings.grounding_max_novel,
         )
+        self._prefilled = False
 
     def retrieve(self, question: str) -> tuple[SearchResult, float]:
         """Search the channel and return the result with its answer probability."""
         result = self.retriever.search(question, k=self.settings.context_posts, mode="hybrid")
         return result, self.refusal.probability(result)
+
+    def usable_posts(self, result: SearchResult) -> list[Post]:
+        """The retrieved posts that may be quoted: present, and not instructions to a bot."""
+        found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
+        posts = [found[h.post_id] for h in result.hits if h.post_id in found]
+        return [p for p in posts if not addresses_model(p.text)]
 
     def answer(
         self,
@@ -110,9 +121,9 @@ class Answerer:
         Parameters
         ----------
         question
-            The member's question.
+            The member's message; it is reduced to its question first.
         use_llm
-            Let the model write the answer (else quote the best post).
+            Let the model write the answer (else quote the best sentence).
         on_progress
             Called with the answer so far each time the model completes a sentence that
             passes the grounding check, so a display can stream only verified text.
@@ -125,52 +136,57 @@ class Answerer:
             Mode, text, sources, timings and token counts.
         """
         started = time.perf_counter()
-        question = question.strip()
-        language = detect_language(question)
-        result, probability = self.retrieve(question)
-        timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
-        base = Answer(question, "refused", phrase("refusal", language), language)
-        base.refusal_probability = probability
-        base.timings = timings
-        found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
-        posts = [found[h.post_id] for h in result.hits if h.post_id in found]
-        if probability < self.refusal.threshold or not posts:
-            timings["total_ms"] = (time.perf_counter() - started) * 1000
+        query = focus_question(question)
+        language = detect_language(query or question)
+        base = Answer(question.strip(), "refused", phrase("refusal", language), language)
+        if not query:
+            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
             return base
+        result, probability = self.retrieve(query)
+        base.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
+        base.refusal_probability = probability
+        posts = self.usable_posts(result)
+        if probability < self.refusal.threshold or not posts:
+            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
+            return base
+        ranked = rank_sentences(query, posts, self.retriever.embedder, self.tokenize)
         if use_llm and self.generator is not None:
-            generated = self._generate(question, posts, base, on_progress, cancel)
+            generated = self._generate(query, ranked, base, on_progress, cancel)
             if generated is not None:
-                timings["total_ms"] = (time.perf_counter() - started) * 1000
+                base.timings["total_ms"] = (time.perf_counter() - started) * 1000
                 return generated
-        base.mode = "extractive"
-        quote = extractive_answer(
-            question, posts, self.retriever.embedder, self.tokenize, self.settings.max_chars
-        )
-        top = posts[0]
+        quote, post = extractive_answer(ranked, self.settings.max_chars)
+        if post is None:
+            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
+            return base
+        link = self.retriever.channel.link(post.id)
         quote = sanitize_answer(
-            quote,
-            [*top.links, self.retriever.channel.link(top.id)],
-            MENTION_RE.findall(top.text),
-            self.settings.max_chars,
+            quote, [*post.links, link], MENTION_RE.findall(post.text), self.settings.max_chars
         )
+        base.mode = "extractive"
         base.answer = f"{phrase('extractive', language)}\n{quote}"
-        base.sources = [Source(1, posts[0].id, self.retriever.channel.link(posts[0].id))]
-        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        base.sources = [Source(1, post.id, link)]
+        base.timings["total_ms"] = (time.perf_counter() - started) * 1000
         return base
 
     def _generate(
         self,
         question: str,
-        posts: list[Post],
+        ranked: list[RankedPost],
         base: Answer,
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None = None,
     ) -> Answer | None:
         """Let the model answer; return ``None`` when its draft fails the checks."""
         assert self.generator is not None
+        if not self._prefilled:
+            self.generator.prefill(system_messages())
+            self._prefilled = True
         max_tokens = self.llm_settings.max_tokens
         budget = min(self.generator.context_size - max_tokens, self.settings.max_prompt_tokens)
-        prompt = build_prompt(question, posts, self.generator.count_tokens, budget)
+        prompt = build_prompt(question, ranked, self.generator.count_tokens, budget)
+        if not prompt.posts:
+            return None
         started = time.perf_counter()
         pieces: list[str] = []
         shown = 0
@@ -179,19 +195,20 @@ class Answerer:
                 base.timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
             if cancel is not None and cancel.is_set():
-                base.rejected_draft = "".join(pieces)
+                base.draft = base.rejected_draft = "".join(pieces)
                 return None  # out of time: the extract answers instead
             if on_progress is None:
                 continue
             complete = split_sentences("".join(pieces))[:-1]
             if len(complete) > shown:
-                verified = self._verified(" ".join(complete), prompt.posts)
+                verified = self._verified(" ".join(complete), prompt, question)
                 if verified is None:
                     break  # a sentence failed: stop early, the extract replaces the draft
                 shown = len(complete)
                 on_progress(verified)
         base.timings["generation_ms"] = (time.perf_counter() - started) * 1000
         draft = "".join(pieces).strip()
+        base.draft = draft
         base.tokens = {
             "prompt": prompt.tokens,
             "completion": self.generator.count_tokens(draft) if draft else 0,
@@ -199,12 +216,12 @@ class Answerer:
         if not draft or NO_ANSWER in draft:
             base.rejected_draft = draft
             return None
-        clean = self._clean(draft, prompt.posts)
-        report = self.checker.check(clean, prompt.posts)
+        report = self.checker.check(draft, self._support(prompt), question)
         if not report.supported:
             log.info("Draft failed the grounding check: %r", draft)
             base.rejected_draft = draft
             return None
+        clean = self._clean(report.cited_text(), prompt.posts)
         base.mode = "generated"
         base.answer = clean
         base.sources = [
@@ -212,9 +229,11 @@ class Answerer:
             for n in report.cited
             if 1 <= n <= len(prompt.posts)
         ]
-        if not base.sources:
-            return None
-        return base
+        return base if base.sources else None
+
+    def _support(self, prompt: Prompt) -> list[str]:
+        """What an answer may rest on (see `support_texts`)."""
+        return support_texts(prompt.items, self.settings.grounding_support_sentences)
 
     def _clean(self, draft: str, posts: list[Post]) -> str:
         """Sanitise a draft against the posts the prompt showed."""
@@ -223,7 +242,8 @@ class Answerer:
         mentions = [m for p in posts for m in MENTION_RE.findall(p.text)]
         return sanitize_answer(draft, allowed_links, mentions, self.settings.max_chars)
 
-    def _verified(self, partial: str, posts: list[Post]) -> str | None:
+    def _verified(self, partial: str, prompt: Prompt, question: str) -> str | None:
         """Return the sanitised partial answer if every sentence is grounded, else None."""
-        clean = self._clean(partial, posts)
-        return clean if self.checker.check(clean, posts).supported else None
+        if not self.checker.check(partial, self._support(prompt), question).supported:
+            return None
+        return self._clean(partial, prompt.posts)

@@ -28,5 +28,8 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int:
         """Return how many model tokens ``text`` takes."""
 
+    def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Prepare a fixed prompt prefix so that prompts starting with it begin faster."""
+
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         """Yield pieces of the reply to ``messages`` as they are generated."""

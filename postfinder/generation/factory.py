@@ -53,4 +53,5 @@ def build_generator(settings: Settings) -> Generator | None:
         n_gpu_layers=cfg.n_gpu_layers,
         temperature=cfg.temperature,
         stop=cfg.stop,
+        probe_cache=settings.data_dir / "cache",
     )

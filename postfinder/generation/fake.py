@@ -29,6 +29,7 @@ class FakeGenerator:
         self.delay = delay
         self.context_size = context_size
         self.history: list[list[ChatMessage]] = []
+        self.prefilled: list[list[ChatMessage]] = []
         self._queue: list[str] = []
         self._lock = threading.Lock()
 
@@ -40,6 +41,10 @@ class FakeGenerator:
     def count_tokens(self, text: str) -> int:
         """Count whitespace-separated words."""
         return len(text.split())
+
+    def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Record the prefix (a real model would evaluate it once)."""
+        self.prefilled.append(list(messages))
 
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         """Yield the next reply word by word, at most ``max_tokens`` words."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from postfinder.errors import ModelError
 from postfinder.generation.base import ChatMessage
+from postfinder.generation.probe import ensure_llama_runs
 
 GGUF_MAGIC = b"GGUF"
 
@@ -24,6 +25,27 @@ def available_memory_bytes() -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def physical_cores() -> int:
+    """Return the physical cores this process may use (hyper-threads only slow llama.cpp)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    usable = usable or os.cpu_count() or 1
+    cores: set[tuple[str, str]] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            physical = core = ""
+            for line in handle:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "physical id":
+                    physical = value.strip()
+                elif key == "core id":
+                    core = value.strip()
+                    cores.add((physical, core))
+    except OSError:
+        pass
+    return max(1, min(usable, len(cores))) if cores else usable
 
 
 def check_gguf(path: Path, gpu_layers: int = 0) -> None:
@@ -68,9 +90,13 @@ class LlamaCppGenerator:
     model_path
         GGUF file.
     n_ctx, n_threads, n_batch, n_gpu_layers
-        llama.cpp options; ``n_gpu_layers=-1`` offloads every layer to CUDA.
+        llama.cpp options; ``n_gpu_layers=-1`` offloads every layer to CUDA; threads
+        default to the physical cores.
     temperature, stop
         Sampling options.
+    probe_cache
+        Folder for the verdict of the subprocess probe that runs before the first load
+        on a machine (see `postfinder.generation.probe`); ``None`` skips the probe.
     """
 
     def __init__(  # pylint: disable=too-many-arguments
@@ -84,8 +110,11 @@ class LlamaCppGenerator:
         temperature: float = 0.2,
         stop: Sequence[str] = (),
         seed: int = 0,
+        probe_cache: Path | None = None,
     ) -> None:
         check_gguf(model_path, n_gpu_layers)
+        if probe_cache is not None:
+            ensure_llama_runs(model_path, probe_cache)
         try:
             # Heavy import (native library), done only when this backend is chosen.
             from llama_cpp import Llama  # pylint: disable=import-outside-toplevel
@@ -97,7 +126,7 @@ class LlamaCppGenerator:
             self._llm: Any = Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or max(1, (os.cpu_count() or 2)),
+                n_threads=n_threads or physical_cores(),
                 n_batch=n_batch,
                 n_gpu_layers=n_gpu_layers,
                 seed=seed,
@@ -116,6 +145,17 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         """Count model tokens."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate a fixed prompt prefix (the system prompt) once.
+
+        llama.cpp keeps the state of the last prompt and evaluates only what differs, so
+        every later prompt that starts with these messages skips them.
+        """
+        prefix = [{"role": m.role, "content": m.content} for m in messages]
+        self._llm.create_chat_completion(
+            messages=[*prefix, {"role": "user", "content": ""}], max_tokens=1, temperature=0.0
+        )
 
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         """Stream the reply using the chat template stored in the GGUF."""
