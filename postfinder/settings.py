@@ -154,17 +154,21 @@ class AnswerSettings(BaseModel):
         "(bounds time to first token).",
     )
     grounding_min_similarity: float = Field(
-        0.7, ge=0, le=1, description="Embedding similarity an answer sentence needs."
+        0.0,
+        ge=0,
+        le=1,
+        description="Embedding similarity an answer sentence needs (0: not checked; fitted "
+        "by scripts/fit_grounding.py).",
     )
     grounding_max_novel: float = Field(
-        0.34,
+        0.67,
         ge=0,
         le=1,
         description="Largest share of an answer sentence's content words found neither in the "
         "cited posts nor in the question.",
     )
     grounding_support_sentences: int = Field(
-        3,
+        1,
         ge=1,
         le=50,
         description="Best-matching sentences of each post that an answer may rest on.",

@@ -168,7 +168,11 @@ class GroundingChecker:
         if not sentences or not sources:
             return report
         bare = [CITATION_RE.sub("", s).strip() for s in sentences]
-        vectors = self.embedder.embed_queries(bare)
+        vectors = (
+            self.embedder.embed_queries(bare)
+            if self.min_similarity > 0 or any(len(split_sentences(x)) > 1 for x in sources)
+            else np.zeros((len(bare), 1), dtype=np.float32)
+        )
         question_terms = _content_terms(question, self.tokenize)
         for sentence, text, vector in zip(sentences, bare, vectors, strict=True):
             cited = tuple(n for n in dict.fromkeys(int(c) for c in CITATION_RE.findall(sentence)))
@@ -219,9 +223,12 @@ class GroundingChecker:
         question_text: str = "",
     ) -> SentenceSupport:
         source_sentences = split_sentences(source)[:200] or [source]
-        sims = self.embedder.embed_passages(source_sentences) @ vector
-        best = int(np.argmax(sims)) if sims.size else 0
-        similarity = float(sims[best]) if sims.size else 0.0
+        if self.min_similarity > 0 or len(source_sentences) > 1:
+            sims = self.embedder.embed_passages(source_sentences) @ vector
+            best = int(np.argmax(sims))
+            similarity = float(sims[best])
+        else:  # one source sentence and no similarity bound: nothing to embed
+            best, similarity = 0, 1.0
         source_terms = set(self.tokenize(source))
         terms = _content_terms(text, self.tokenize)
         novel = terms - source_terms - question_terms
