@@ -299,13 +299,19 @@ def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "accuracy": sum(r.correct for r in answerable) / n,
+        # The same, had generated replies shown only the model's text (no quoted evidence).
+        "accuracy_model_text": sum(
+            r.draft_correct if r.mode == "generated" else r.correct for r in answerable
+        )
+        / n,
         "generated_share": share("generated"),
         "extractive_share": share("extractive"),
         "refused_share": share("refused"),
+        # Judged on the model's own text: the quoted evidence after it does not count.
         "generated_wrong": (
-            sum(not r.correct for r in generated) / len(generated) if generated else 0.0
+            sum(not r.draft_correct for r in generated) / len(generated) if generated else 0.0
         ),
-        "generated_wrong_count": sum(not r.correct for r in generated),
+        "generated_wrong_count": sum(not r.draft_correct for r in generated),
         "false_rejects": sum(r.mode != "generated" for r in drafts_with_gold),
         "drafts_with_gold": len(drafts_with_gold),
         "refusal_rate": (

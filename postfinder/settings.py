@@ -173,6 +173,10 @@ class AnswerSettings(BaseModel):
         le=50,
         description="Best-matching sentences of each post that an answer may rest on.",
     )
+    show_evidence: bool = Field(
+        True,
+        description="Follow a generated answer with the quoted sentences of the post it rests on.",
+    )
     refusal_calibration: Path | None = Field(
         None, description="Refusal model JSON; default: the channel's, else the shipped one."
     )

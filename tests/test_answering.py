@@ -191,3 +191,18 @@ def test_streaming_shows_only_verified_sentences(qa_app: App, llm: FakeGenerator
     assert shown == [first]  # the second sentence failed: streaming stopped there
     assert answer.mode == "extractive"
     assert answer.rejected_draft is not None and "Ещё одно" not in answer.rejected_draft
+
+
+def test_short_answer_is_followed_by_its_evidence(qa_app: App, llm: FakeGenerator) -> None:
+    llm.enqueue("500 рублей в час [1].")
+    answer = qa_app.answerer().answer("Сколько стоит прокат коньков?")
+    assert answer.mode == "generated"
+    assert answer.answer == f"500 рублей в час [1].\n«{NEWS[4]}» [1]"
+    assert [s.id for s in answer.sources] == [6]
+
+
+def test_evidence_can_be_turned_off(qa_app: App, llm: FakeGenerator) -> None:
+    llm.enqueue("500 рублей в час [1].")
+    qa_app.settings.answer.show_evidence = False
+    answer = qa_app.answerer().answer("Сколько стоит прокат коньков?")
+    assert answer.answer == "500 рублей в час [1]."

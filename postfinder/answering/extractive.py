@@ -18,7 +18,7 @@ _REFERRING_RE = re.compile(
 )
 
 
-def _quote(item: RankedPost) -> str:
+def quote_sentences(item: RankedPost) -> str:
     """The two best-matching sentences in post order; one that refers back gets the one before.
 
     Two sentences, not one: on the haystack questions the gold answer is in the best
@@ -53,7 +53,7 @@ def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str
     item = max(enumerate(candidates), key=lambda pair: pair[1].best_score - RANK_PENALTY * pair[0])[
         1
     ]
-    quoted = _quote(item)
+    quoted = quote_sentences(item)
     if len(quoted) > max_chars:
         quoted = quoted[: max_chars - 1].rsplit(" ", 1)[0] + "…"
     return f"«{quoted}» [1]", item.post

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from postfinder.answering.extractive import extractive_answer
-from postfinder.answering.grounding import GroundingChecker
+from postfinder.answering.extractive import extractive_answer, quote_sentences
+from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.passages import RankedPost, rank_sentences, support_texts
 from postfinder.answering.phrases import phrase
@@ -58,6 +59,11 @@ class Answer:
             return self.answer
         links = "\n".join(f"[{s.n}] {s.link}" for s in self.sources)
         return f"{self.answer}\n\n{phrase('sources', self.language)}:\n{links}"
+
+
+def _words(text: str) -> str:
+    """Lower-case words only, for comparing texts regardless of punctuation."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 class Answerer:
@@ -223,13 +229,31 @@ class Answerer:
             return None
         clean = self._clean(report.cited_text(), prompt.posts)
         base.mode = "generated"
-        base.answer = clean
+        base.answer = self._with_evidence(clean, prompt, report.cited)
         base.sources = [
             Source(n, prompt.posts[n - 1].id, self.retriever.channel.link(prompt.posts[n - 1].id))
             for n in report.cited
             if 1 <= n <= len(prompt.posts)
         ]
         return base if base.sources else None
+
+    def _with_evidence(self, text: str, prompt: Prompt, cited: list[int]) -> str:
+        """Follow the answer with the sentences of its post that support it, quoted.
+
+        A member can check a short answer ("Перл Маки [1].") against the post's own words
+        without opening the link; a small model's slip stays visible next to the source.
+        """
+        if not self.settings.show_evidence or not cited or not 1 <= cited[0] <= len(prompt.items):
+            return text
+        quote = quote_sentences(prompt.items[cited[0] - 1])
+        if not quote or _words(quote) in _words(CITATION_RE.sub("", text)):
+            return text  # the answer already says it in the post's words
+        room = self.settings.max_chars - len(text) - 8
+        if room < 40:
+            return text
+        if len(quote) > room:
+            quote = quote[: room - 1].rsplit(" ", 1)[0] + "…"
+        return f"{text}\n«{quote}» [{cited[0]}]"
 
     def _support(self, prompt: Prompt) -> list[str]:
         """What an answer may rest on (see `support_texts`)."""
