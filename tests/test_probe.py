@@ -91,3 +91,34 @@ def test_probe_passes_with_the_tiny_model(tmp_path: Path) -> None:
         pytest.skip("run scripts/fetch_models.py first")
     assert probe.run_probe(model).ok
     assert probe.main(["--models-dir", str(models)]) == 0
+
+
+@pytest.fixture
+def sigill_llama(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in llama_cpp whose first load dies the way an AMX build does under a hypervisor."""
+    package = tmp_path / "fake_site" / "llama_cpp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import os, signal\n"
+        "class Llama:\n"
+        "    def __init__(self, *args, **kwargs):\n"
+        "        os.kill(os.getpid(), signal.SIGILL)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
+    model = tmp_path / "models" / "tiny.gguf"
+    model.parent.mkdir()
+    model.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + b"\0" * 32)
+    return model
+
+
+def test_a_crashing_build_is_caught_in_the_child(
+    sigill_llama: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = probe.run_probe(sigill_llama, timeout_s=60)
+    assert outcome.crashed and "SIGILL (illegal instruction)" in outcome.detail
+    with pytest.raises(ModelError, match="SIGILL"):
+        LlamaCppGenerator(sigill_llama, probe_cache=tmp_path / "cache")
+    # set-up's check: exit status 1 and a message that says how to fix it
+    assert probe.main(["--models-dir", str(sigill_llama.parent)]) == 1
+    assert "portable build" in capsys.readouterr().err
