@@ -206,3 +206,41 @@ def test_evidence_can_be_turned_off(qa_app: App, llm: FakeGenerator) -> None:
     qa_app.settings.answer.show_evidence = False
     answer = qa_app.answerer().answer("Сколько стоит прокат коньков?")
     assert answer.answer == "500 рублей в час [1]."
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "evil.com/login",
+        "https://evil.example/x",
+        "telegram.me/spam_channel",
+        "tg://resolve?domain=spam",
+        "www.spam.io",
+        "t.me/spam_channel/5",
+    ],
+)
+def test_links_in_any_form_are_removed_unless_in_the_posts(link: str) -> None:
+    clean = sanitize_answer(
+        f"Подробнее: {link} и https://t.me/city/3", ["https://t.me/city/3"], [], 1000
+    )
+    assert link.split("/")[0].split(":")[0] not in clean.replace("https://t.me/city/3", "")
+    assert "[link removed]" in clean and "https://t.me/city/3" in clean
+
+
+def test_known_link_is_kept_in_another_form() -> None:
+    allowed = ["https://t.me/city/3", "https://www.gosuslugi.ru/10005/1"]
+    text = "См. telegram.me/city/3 и gosuslugi.ru/10005/1."
+    assert sanitize_answer(text, allowed, [], 1000) == text
+
+
+def test_control_bidi_and_ansi_characters_are_stripped() -> None:
+    text = "Каток\u202e открыт\u200b \x1b[31mс 25 ноября\x1b[0m\x07."
+    assert sanitize_answer(text, [], [], 1000) == "Каток открыт с 25 ноября."
+
+
+def test_links_of_a_post_the_answer_does_not_cite_are_removed(
+    qa_app: App, llm: FakeGenerator
+) -> None:
+    llm.enqueue("Каток в парке откроется 25 ноября [1]. Подробнее: https://t.me/city/3")
+    answer = qa_app.answerer().answer("Когда откроется каток в парке?")
+    assert "https://t.me/city/3" not in answer.answer

@@ -25,17 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from postfinder.answering.sanitize import MENTION_RE
+from postfinder.answering.sanitize import MENTION_RE, URL_RE, normalise_link
 from postfinder.embeddings.base import Embedder
 from postfinder.text import split_sentences
 
 CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 NUMBER_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?")
-LINK_RE = re.compile(
-    r"(?:https?://|tg://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|ru|net|org|io|me|info|biz|xyz"
-    r"|site|online|top|club|pro|app|dev|link|ly|to|cc|su|рф)(?:/\S*)?",
-    re.IGNORECASE,
-)
 NEGATION_RE = re.compile(
     r"(?<!\w)(?:не|нет|ни|никогда|нельзя|not|no|never|cannot|n't|without)(?!\w)", re.IGNORECASE
 )
@@ -242,9 +237,10 @@ class GroundingChecker:
         negated = bool(NEGATION_RE.search(text))
         # A negation the source sentence does not have turns a fact into its opposite.
         negation_ok = not negated or bool(NEGATION_RE.search(source_sentences[best]))
+        source_links = {normalise_link(link) for link in URL_RE.findall(source)}
         lower_source = source.lower()
         links_ok = all(
-            link.rstrip(".,;)»").lower() in lower_source for link in LINK_RE.findall(text)
+            normalise_link(link) in source_links for link in URL_RE.findall(text)
         ) and all(m.lower() in lower_source for m in MENTION_RE.findall(text))
         # An answer that only repeats the question's words ("Труд Ганди [1].") says nothing.
         informative = bool((terms - question_terms) & source_terms) or bool(

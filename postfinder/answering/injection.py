@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from postfinder.answering.sanitize import URL_RE
+
 _INSTRUCTIONS_EN = r"(?:instructions?|prompts?|rules|directions|guidelines|context)"
 _INSTRUCTIONS_RU = r"\b(?:инструкци\w*|указани\w*|правил\w*|промпт\w*|установк\w*|команд\w*)"
 
@@ -53,11 +55,6 @@ INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE
 _LINK_REQUEST_RE = re.compile(
     r"\b(?:ответь(?:те)?|отвечай(?:те)?|answer|reply|respond)\b[^.!?\n]{0,30}"
     r"\b(?:ссылк\w*|link|url)\b",
-    re.IGNORECASE,
-)
-URL_RE = re.compile(
-    r"(?:https?://|tg://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|ru|net|org|io|me|info|biz|xyz"
-    r"|site|online|top|club|pro|app|dev|link|ly|to|cc|su|рф)(?:/\S*)?",
     re.IGNORECASE,
 )
 

@@ -227,7 +227,9 @@ class Answerer:
             log.info("Draft failed the grounding check: %r", draft)
             base.rejected_draft = draft
             return None
-        clean = self._clean(report.cited_text(), prompt.posts)
+        cited_posts = [prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)]
+        # Only links and mentions of the posts the answer rests on, not of every shown post.
+        clean = self._clean(report.cited_text(), cited_posts)
         base.mode = "generated"
         base.answer = self._with_evidence(clean, prompt, report.cited)
         base.sources = [

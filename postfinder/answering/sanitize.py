@@ -1,11 +1,37 @@
-"""Make generated text safe to post: only known links, no mass mentions, bounded length."""
+"""Make answer text safe to post: only known links, no mass mentions, no control
+characters, bounded length."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)[^\s<>()\[\]\"']+", re.IGNORECASE)
+# Links in every form a chat client turns into something clickable: with a scheme
+# (http, https, tg), www., Telegram's short hosts, and bare domains such as evil.com/login.
+_TLDS = (
+    "com|ru|net|org|io|me|info|biz|xyz|site|online|top|club|pro|app|dev|link|ly|to|cc|su|рф"
+    "|co|uk|de|fr|es|it|ua|by|kz|cn|jp|us|eu|tv|gg|ai|shop|store|click|live|news"
+)
+URL_RE = re.compile(
+    r"(?:https?://|tg://|www\.|(?:t|telegram)\.(?:me|dog)/)[^\s<>()\[\]\"'«»]+"
+    rf"|\b[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS})\b(?:/[^\s<>()\[\]\"'«»]*)?",
+    re.IGNORECASE,
+)
+# ANSI escape sequences, C0/C1 controls (but tab and newline), zero-width and bidi marks.
+CONTROL_RE = re.compile(
+    "\x1b\\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+    "\u2066-\u2069\ufeff]"
+)
+
+
+def normalise_link(link: str) -> str:
+    """Compare links by what they open: no scheme, no www., t.me for telegram.me."""
+    text = link.strip().rstrip("/.,;:!?»)").lower()
+    text = re.sub(r"^(?:https?://|tg://)", "", text)
+    text = re.sub(r"^www\.", "", text)
+    return re.sub(r"^telegram\.(?:me|dog)/", "t.me/", text)
+
+
 MENTION_RE = re.compile(r"(?<![\w@])@(\w{3,})")
 MASS_MENTION_RE = re.compile(r"@(?:all|everyone|here|channel)\b", re.IGNORECASE)
 
@@ -31,19 +57,19 @@ def sanitize_answer(
     str
         The cleaned answer.
     """
-    links = {link.rstrip("/.,") for link in allowed_links}
+    links = {normalise_link(link) for link in allowed_links}
     mentions = {m.casefold() for m in allowed_mentions}
 
     def keep_link(match: re.Match[str]) -> str:
         url = match.group(0).rstrip(".,;:!?")
         trailing = match.group(0)[len(url) :]
-        return (url if url.rstrip("/") in links else "[link removed]") + trailing
+        return (url if normalise_link(url) in links else "[link removed]") + trailing
 
     def keep_mention(match: re.Match[str]) -> str:
         name = match.group(1)
         return match.group(0) if name.casefold() in mentions else name
 
-    cleaned = URL_RE.sub(keep_link, text)
+    cleaned = URL_RE.sub(keep_link, CONTROL_RE.sub("", text))
     cleaned = MASS_MENTION_RE.sub(lambda m: m.group(0)[1:], cleaned)
     cleaned = MENTION_RE.sub(keep_mention, cleaned)
     cleaned = re.sub(r"[ \t]+", " ", cleaned).strip()
