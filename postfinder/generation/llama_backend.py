@@ -141,6 +141,7 @@ class LlamaCppGenerator:
         self.context_size = int(self._llm.n_ctx())
         self.temperature = temperature
         self.stop = list(stop)
+        self._prefilled: tuple[tuple[str, str], ...] = ()
 
     def count_tokens(self, text: str) -> int:
         """Count model tokens."""
@@ -152,6 +153,10 @@ class LlamaCppGenerator:
         llama.cpp keeps the state of the last prompt and evaluates only what differs, so
         every later prompt that starts with these messages skips them.
         """
+        key = tuple((m.role, m.content) for m in messages)
+        if key == self._prefilled:
+            return  # already in the cache (one model serves every answerer of a process)
+        self._prefilled = key
         prefix = [{"role": m.role, "content": m.content} for m in messages]
         self._llm.create_chat_completion(
             messages=[*prefix, {"role": "user", "content": ""}], max_tokens=1, temperature=0.0
