@@ -208,7 +208,12 @@ class TelegramSettings(BaseModel):
     user_per_minute: float = Field(3.0, gt=0, description="Questions per user per minute.")
     chat_per_minute: float = Field(20.0, gt=0, description="Questions per chat per minute.")
     retention_days: int = Field(30, ge=1, description="Days question texts are kept.")
-    edit_interval_s: float = Field(1.0, ge=0.2, description="Minimum time between edits.")
+    edit_interval_s: float = Field(
+        1.5,
+        ge=0.2,
+        description="Minimum time between edits of a streamed answer (edits count against "
+        "Telegram's flood limits).",
+    )
     concurrent_updates: int = Field(64, ge=1, description="Updates handled at once.")
 
 

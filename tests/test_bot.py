@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from conftest import CHANNEL_ID, NEWS
 from fake_telegram import BOT, FakeTelegram
 from pydantic import SecretStr
+from telegram.error import NetworkError
 
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
-from postfinder.bot.handlers import api_id, export_id
+from postfinder.bot.handlers import PostFinderBot, api_id, export_id
 from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.bot.wiring import build_application, run
@@ -335,3 +337,13 @@ def test_text_helpers() -> None:
     assert all(len(p) <= 4096 for p in parts) and len(parts) == 3
     assert export_id(-1001999000001) == 1999000001 and api_id(1999000001) == -1001999000001
     assert BOT["username"] == "pf_bot"
+
+
+def test_a_failed_poll_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """A network error outside any update is logged as one warning, without a traceback."""
+    context = SimpleNamespace(error=NetworkError("Connection refused"))
+    with caplog.at_level("WARNING"):
+        asyncio.run(PostFinderBot.on_error(None, None, context))  # type: ignore[arg-type]
+    (record,) = caplog.records
+    assert record.getMessage() == "Telegram Bot API unreachable (Connection refused); retrying"
+    assert record.exc_info is None

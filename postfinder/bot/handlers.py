@@ -413,6 +413,10 @@ class PostFinderBot:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with its traceback and apologise; the bot keeps running."""
+        if update is None and isinstance(context.error, (NetworkError, TimedOut)):
+            # A failed poll (Bot API unreachable): one line, python-telegram-bot retries.
+            log.warning("Telegram Bot API unreachable (%s); retrying", context.error)
+            return
         log.error("Error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             message = update.effective_message
