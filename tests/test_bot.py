@@ -19,7 +19,7 @@ from postfinder.app import App
 from postfinder.bot.handlers import PostFinderBot, api_id, export_id
 from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
-from postfinder.bot.wiring import build_application, run
+from postfinder.bot.wiring import build_application, run, wait_for_bot_api
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ConfigError
 from postfinder.generation.fake import FakeGenerator
@@ -347,3 +347,26 @@ def test_a_failed_poll_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None
     (record,) = caplog.records
     assert record.getMessage() == "Telegram Bot API unreachable (Connection refused); retrying"
     assert record.exc_info is None
+
+
+def test_start_up_waits_for_an_unreachable_bot_api(caplog: pytest.LogCaptureFixture) -> None:
+    """Each failed attempt is one warning line without a traceback; then a clear error."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    with socket.socket() as probe_socket:  # a port on this machine where nothing listens
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    token = "123:SECRET"
+    with caplog.at_level("WARNING", logger="postfinder"):
+        with pytest.raises(ConfigError, match="after 3 attempts"):
+            asyncio.run(
+                wait_for_bot_api(token, f"http://127.0.0.1:{port}", first_delay_s=0.01, attempts=3)
+            )
+    lines = [r for r in caplog.records if r.name.startswith("postfinder")]
+    assert [r.getMessage().split(" (attempt ")[1][:1] for r in lines] == ["1", "2"]
+    assert all(r.exc_info is None and "SECRET" not in r.getMessage() for r in lines)
+
+
+def test_start_up_proceeds_when_the_bot_api_answers(fake) -> None:
+    asyncio.run(wait_for_bot_api("1:x", fake.base_url, attempts=1))
+    assert any(name == "getMe" for name, _, _ in fake.calls)

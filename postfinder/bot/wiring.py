@@ -7,8 +7,8 @@ import logging
 import time
 from pathlib import Path
 
-from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -53,6 +53,65 @@ async def _beat(path: Path) -> None:
     while True:
         path.write_text(str(time.time()), encoding="utf-8")
         await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
+async def wait_for_bot_api(
+    token: str,
+    base_url: str,
+    *,
+    first_delay_s: float = 1.0,
+    max_delay_s: float = 60.0,
+    attempts: int | None = None,
+) -> None:
+    """Return once the Bot API answers; retry an unreachable one with backoff.
+
+    Each failed attempt is one log line (no traceback); the delay doubles up to
+    ``max_delay_s``. A rejected token is not retried.
+
+    Parameters
+    ----------
+    token
+        The bot token (never logged).
+    base_url
+        Bot API server, e.g. ``https://api.telegram.org``.
+    first_delay_s, max_delay_s
+        Backoff bounds.
+    attempts
+        Give up after this many attempts (``None``: keep trying, as ``serve`` does).
+
+    Raises
+    ------
+    ConfigError
+        When the token is rejected, or after ``attempts`` failed attempts.
+    """
+    delay = first_delay_s
+    attempt = 0
+    while True:
+        attempt += 1
+        bot = Bot(token, base_url=f"{base_url.rstrip('/')}/bot")
+        try:
+            async with bot:  # initialising the bot calls getMe
+                return
+        except InvalidToken as exc:
+            raise ConfigError(
+                "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
+            ) from exc
+        except (NetworkError, TimedOut) as exc:
+            reason = str(exc).replace(token, "<token>")
+            if attempts is not None and attempt >= attempts:
+                raise ConfigError(
+                    f"Cannot reach the Telegram Bot API at {base_url} after {attempt} attempts "
+                    f"({reason}). Check the network or POSTFINDER_TELEGRAM__BASE_URL."
+                ) from None
+            log.warning(
+                "Telegram Bot API at %s unreachable (attempt %d: %s); retrying in %.0f s",
+                base_url,
+                attempt,
+                reason,
+                delay,
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay_s)
 
 
 def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
@@ -136,6 +195,13 @@ def run(app: App) -> None:
     application, _ = build_application(app)
     cfg = app.settings.telegram
     updates = Update.ALL_TYPES
+    token = cfg.token.get_secret_value().strip() if cfg.token is not None else ""
+    # A loop of its own: python-telegram-bot then runs on the default one as usual.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(wait_for_bot_api(token, cfg.base_url))
+    finally:
+        loop.close()
     try:
         if cfg.mode == "webhook":
             if not cfg.webhook_url:
