@@ -161,7 +161,7 @@ _PUNCT_RE = re.compile(r"[^\w\s%]", re.UNICODE)
 _DIGIT_SPACE_RE = re.compile(r"(?<=\d) (?=\d{3}\b)")
 
 
-def normalise_answer(text: str, tokenizer: Tokenizer | None = None) -> str:
+def normalise_answer(text: str) -> str:
     """Lower-case, ``ё`` as ``е``, no punctuation, ``1 000`` as ``1000``, words stemmed.
 
     Stemming makes "Генеральный совет" match the gold "Генеральном совете": the same
@@ -169,7 +169,7 @@ def normalise_answer(text: str, tokenizer: Tokenizer | None = None) -> str:
     """
     text = text.lower().replace("ё", "е").replace("\u00a0", " ")
     text = _DIGIT_SPACE_RE.sub("", _PUNCT_RE.sub(" ", text.replace("%", " % ")))
-    stem = (tokenizer or _default_tokenizer()).tokenize
+    stem = _default_tokenizer().tokenize
     return " ".join(term for word in text.split() for term in (stem(word) or [word])[:1])
 
 

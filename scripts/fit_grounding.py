@@ -118,7 +118,6 @@ def load_cases(paths: list[Path], channel: str | None, seed: int) -> list[Case]:
     app = build_app(load_settings(llm={"mode": "none"}))
     answerer = app.answerer(channel, use_llm=False)
     cases: list[Case] = []
-    golds: list[str] = []
     seen: set[tuple[str, str]] = set()
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -136,13 +135,12 @@ def load_cases(paths: list[Path], channel: str | None, seed: int) -> list[Case]:
             kind = "correct" if record["draft_correct"] else "wrong"
             gold = record["answers"][0] if record["answers"] else ""
             cases.append(Case(kind, draft, question, ranked, gold))
-            golds.append(gold)
     rng = random.Random(seed)
     corrupted: list[Case] = []
-    correct = [(c, g) for c, g in zip(cases, golds, strict=True) if c.kind == "correct"]
-    for i, (case, gold) in enumerate(correct):
-        other = correct[(i + 1 + rng.randrange(max(len(correct) - 1, 1))) % len(correct)][0]
-        for kind, text in corruptions(case.draft, gold, other, rng).items():
+    correct = [c for c in cases if c.kind == "correct"]
+    for i, case in enumerate(correct):
+        other = correct[(i + 1 + rng.randrange(max(len(correct) - 1, 1))) % len(correct)]
+        for kind, text in corruptions(case.draft, case.gold, other, rng).items():
             corrupted.append(Case(kind, text, case.question, case.ranked))
     app.close()
     return cases + corrupted

@@ -41,7 +41,7 @@ def test_verdicts_are_cached_per_build_cpu_and_model(
     def crashing(path: Path, timeout_s: float = 0) -> probe.ProbeOutcome:
         calls.append(path)
         detail = f"a test generation with {path.name} failed: " + probe.describe_exit(-4)
-        return probe.ProbeOutcome(False, True, detail)
+        return probe.ProbeOutcome(False, True, detail, returncode=-4)
 
     monkeypatch.setattr(probe, "run_probe", crashing)
     for _ in range(2):
@@ -73,7 +73,9 @@ def test_generator_never_loads_a_build_that_crashes(
 ) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + b"\0" * 32)
-    crash = probe.ProbeOutcome(False, True, "it died with SIGILL (illegal instruction)")
+    crash = probe.ProbeOutcome(
+        False, True, "it died with SIGILL (illegal instruction)", returncode=-4
+    )
     monkeypatch.setattr(probe, "run_probe", lambda path, timeout_s=0: crash)
     with pytest.raises(ModelError, match="cannot run here"):
         LlamaCppGenerator(model, probe_cache=tmp_path / "cache")

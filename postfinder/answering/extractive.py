@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from postfinder.answering.passages import RANK_PENALTY, RankedPost
+from postfinder.answering.passages import RankedPost, best_sentences
 from postfinder.ingest.post import Post
 
 POSTS_CONSIDERED = 3
@@ -50,9 +50,7 @@ def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str
     candidates = [r for r in ranked[:POSTS_CONSIDERED] if r.sentences]
     if not candidates:
         return "", None
-    item = max(enumerate(candidates), key=lambda pair: pair[1].best_score - RANK_PENALTY * pair[0])[
-        1
-    ]
+    item = candidates[best_sentences(candidates)[0][1]]
     quoted = quote_sentences(item)
     if len(quoted) > max_chars:
         quoted = quoted[: max_chars - 1].rsplit(" ", 1)[0] + "…"

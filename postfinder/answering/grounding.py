@@ -113,6 +113,29 @@ def numbers_of(text: str) -> set[str]:
     return {n.replace(",", ".") for n in NUMBER_RE.findall(joined)}
 
 
+@dataclass(frozen=True)
+class _Source:
+    """A source text prepared for comparison."""
+
+    text: str
+    lower: str
+    sentences: list[str]
+    vectors: np.ndarray | None
+    terms: set[str]
+    numbers: set[str]
+    links: set[str]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One answer sentence: as written, without citations, what it cites, its vector."""
+
+    sentence: str
+    text: str
+    cited: tuple[int, ...]
+    vector: np.ndarray | None
+
+
 class GroundingChecker:
     """Measures support with stems (lexical), numbers, negation, links and the embedder.
 
@@ -162,35 +185,28 @@ class GroundingChecker:
         sentences = [s for s in split_sentences(answer) if CITATION_RE.sub("", s).strip(" .")]
         if not sentences or not sources:
             return report
+        # Each source and each answer sentence is prepared once, then compared pairwise.
+        # Embeddings are needed only for a similarity bound or to find the best sentence
+        # of a multi-sentence source.
+        prepared = {n: self._source(text) for n, text in enumerate(sources, 1) if text.strip()}
+        embed = self.min_similarity > 0 or any(len(p.sentences) > 1 for p in prepared.values())
         bare = [CITATION_RE.sub("", s).strip() for s in sentences]
-        vectors = (
-            self.embedder.embed_queries(bare)
-            if self.min_similarity > 0 or any(len(split_sentences(x)) > 1 for x in sources)
-            else np.zeros((len(bare), 1), dtype=np.float32)
-        )
-        question_terms = _content_terms(question, self.tokenize)
+        vectors = self.embedder.embed_queries(bare) if embed else [None] * len(bare)
+        asked = (_content_terms(question, self.tokenize), numbers_of(question))
         for sentence, text, vector in zip(sentences, bare, vectors, strict=True):
-            cited = tuple(n for n in dict.fromkeys(int(c) for c in CITATION_RE.findall(sentence)))
-            valid = [n for n in cited if 1 <= n <= len(sources)]
-            verdicts = [
-                self._judge(
-                    sentence, text, vector, cited, n, sources[n - 1], question_terms, question
-                )
-                for n in range(1, len(sources) + 1)
-                if sources[n - 1].strip()
-            ]
+            cited = tuple(dict.fromkeys(int(c) for c in CITATION_RE.findall(sentence)))
+            claim = _Claim(sentence, text, cited, vector)
+            verdicts = [self._judge(claim, n, source, asked) for n, source in prepared.items()]
+            valid = [n for n in cited if n in prepared]
+            if len(valid) > 1:  # several cited posts together support the sentence
+                joined = "\n".join(sources[n - 1] for n in valid)
+                verdicts.append(self._judge(claim, 0, self._source(joined), asked))
             if not verdicts:
                 verdicts = [
                     SentenceSupport(
                         sentence, cited, 0, 0.0, 1.0, (), False, False, False, False, False
                     )
                 ]
-            valid = [n for n in valid if sources[n - 1].strip()]
-            if len(valid) > 1:  # several cited posts together support the sentence
-                joined = "\n".join(sources[n - 1] for n in valid)
-                verdicts.append(
-                    self._judge(sentence, text, vector, cited, 0, joined, question_terms, question)
-                )
             # The cited post first; a wrong citation is corrected to the post that supports it.
             cited_ok = set(valid) | {0}
             report.sentences.append(
@@ -206,45 +222,54 @@ class GroundingChecker:
             )
         return report
 
-    def _judge(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    def _source(self, text: str) -> _Source:
+        """Everything a source is compared on, computed once."""
+        sentences = split_sentences(text)[:200] or [text]
+        embed = self.min_similarity > 0 or len(sentences) > 1
+        return _Source(
+            text=text,
+            lower=text.lower(),
+            sentences=sentences,
+            vectors=self.embedder.embed_passages(sentences) if embed else None,
+            terms=set(self.tokenize(text)),
+            numbers=numbers_of(text),
+            links={normalise_link(link) for link in URL_RE.findall(text)},
+        )
+
+    def _judge(
         self,
-        sentence: str,
-        text: str,
-        vector: np.ndarray,
-        cited: tuple[int, ...],
+        claim: _Claim,
         number: int,
-        source: str,
-        question_terms: set[str],
-        question_text: str = "",
+        source: _Source,
+        asked: tuple[set[str], set[str]],
     ) -> SentenceSupport:
-        source_sentences = split_sentences(source)[:200] or [source]
-        if self.min_similarity > 0 or len(source_sentences) > 1:
-            sims = self.embedder.embed_passages(source_sentences) @ vector
+        """Compare one answer sentence with one source."""
+        question_terms, question_numbers = asked
+        text = claim.text
+        if source.vectors is not None and claim.vector is not None:
+            sims = source.vectors @ claim.vector
             best = int(np.argmax(sims))
             similarity = float(sims[best])
         else:  # one source sentence and no similarity bound: nothing to embed
             best, similarity = 0, 1.0
-        source_terms = set(self.tokenize(source))
         terms = _content_terms(text, self.tokenize)
-        novel = terms - source_terms - question_terms
+        novel = terms - source.terms - question_terms
         novel_share = len(novel) / len(terms) if terms else 0.0
         novel_names = tuple(
             name
             for name in _names(text)
-            if not (set(self.tokenize(name)) & (source_terms | question_terms))
+            if not (set(self.tokenize(name)) & (source.terms | question_terms))
         )
-        numbers_ok = numbers_of(text) <= numbers_of(source)
+        numbers = numbers_of(text)
+        numbers_ok = numbers <= source.numbers
         negated = bool(NEGATION_RE.search(text))
         # A negation the source sentence does not have turns a fact into its opposite.
-        negation_ok = not negated or bool(NEGATION_RE.search(source_sentences[best]))
-        source_links = {normalise_link(link) for link in URL_RE.findall(source)}
-        lower_source = source.lower()
-        links_ok = all(
-            normalise_link(link) in source_links for link in URL_RE.findall(text)
-        ) and all(m.lower() in lower_source for m in MENTION_RE.findall(text))
+        negation_ok = not negated or bool(NEGATION_RE.search(source.sentences[best]))
+        links_ok = all(normalise_link(link) in source.links for link in URL_RE.findall(text))
+        links_ok = links_ok and all(m.lower() in source.lower for m in MENTION_RE.findall(text))
         # An answer that only repeats the question's words ("Труд Ганди [1].") says nothing.
-        informative = bool((terms - question_terms) & source_terms) or bool(
-            numbers_of(text) - numbers_of(question_text)
+        informative = bool((terms - question_terms) & source.terms) or bool(
+            numbers - question_numbers
         )
         supported = (
             informative
@@ -256,8 +281,8 @@ class GroundingChecker:
             and links_ok
         )
         return SentenceSupport(
-            sentence,
-            cited,
+            claim.sentence,
+            claim.cited,
             number,
             similarity,
             novel_share,

@@ -36,11 +36,6 @@ class RankedPost:
         """Index of the best-matching sentence."""
         return int(np.argmax(self.scores)) if self.scores else 0
 
-    @property
-    def best_score(self) -> float:
-        """Score of the best-matching sentence."""
-        return max(self.scores) if self.scores else 0.0
-
     def top_text(self, count: int) -> str:
         """The ``count`` best-matching sentences, in post order (what an answer may use)."""
         order = sorted(range(len(self.scores)), key=lambda i: -self.scores[i])[:count]
@@ -131,6 +126,20 @@ def rank_sentences(
     return ranked
 
 
+def best_sentences(items: Sequence[RankedPost]) -> list[tuple[float, int, int]]:
+    """All sentences of ``items`` as ``(score, post index, sentence index)``, best first.
+
+    A sentence of a lower-ranked post loses ``RANK_PENALTY`` per rank, so it must match
+    clearly better to be preferred.
+    """
+    scored = [
+        (score - RANK_PENALTY * n, n, i)
+        for n, item in enumerate(items)
+        for i, score in enumerate(item.scores)
+    ]
+    return sorted(scored, reverse=True)
+
+
 def support_texts(items: Sequence[RankedPost], count: int) -> list[str]:
     """The ``count`` sentences that best answer the question, under their posts' numbers.
 
@@ -151,12 +160,7 @@ def support_texts(items: Sequence[RankedPost], count: int) -> list[str]:
     list of str
         One text per item.
     """
-    scored = [
-        (score - RANK_PENALTY * n, n, i)
-        for n, item in enumerate(items)
-        for i, score in enumerate(item.scores)
-    ]
-    keep = {(n, i) for _, n, i in sorted(scored, reverse=True)[:count]}
+    keep = {(n, i) for _, n, i in best_sentences(items)[:count]}
     return [
         " ".join(s for i, s in enumerate(item.sentences) if (n, i) in keep)
         for n, item in enumerate(items)

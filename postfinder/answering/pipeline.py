@@ -102,7 +102,6 @@ class Answerer:
             settings.grounding_min_similarity,
             settings.grounding_max_novel,
         )
-        self._prefilled = False
 
     def retrieve(self, question: str) -> tuple[SearchResult, float]:
         """Search the channel and return the result with its answer probability."""
@@ -185,9 +184,7 @@ class Answerer:
     ) -> Answer | None:
         """Let the model answer; return ``None`` when its draft fails the checks."""
         assert self.generator is not None
-        if not self._prefilled:
-            self.generator.prefill(system_messages())
-            self._prefilled = True
+        self.generator.prefill(system_messages())  # a no-op once the model holds it
         max_tokens = self.llm_settings.max_tokens
         budget = min(self.generator.context_size - max_tokens, self.settings.max_prompt_tokens)
         prompt = build_prompt(question, ranked, self.generator.count_tokens, budget)
@@ -227,17 +224,17 @@ class Answerer:
             log.info("Draft failed the grounding check: %r", draft)
             base.rejected_draft = draft
             return None
-        cited_posts = [prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)]
+        cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
+        if not cited:
+            return None
         # Only links and mentions of the posts the answer rests on, not of every shown post.
-        clean = self._clean(report.cited_text(), cited_posts)
+        clean = self._clean(report.cited_text(), list(cited.values()))
         base.mode = "generated"
         base.answer = self._with_evidence(clean, prompt, report.cited)
         base.sources = [
-            Source(n, prompt.posts[n - 1].id, self.retriever.channel.link(prompt.posts[n - 1].id))
-            for n in report.cited
-            if 1 <= n <= len(prompt.posts)
+            Source(n, post.id, self.retriever.channel.link(post.id)) for n, post in cited.items()
         ]
-        return base if base.sources else None
+        return base
 
     def _with_evidence(self, text: str, prompt: Prompt, cited: list[int]) -> str:
         """Follow the answer with the sentences of its post that support it, quoted.

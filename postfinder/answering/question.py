@@ -11,15 +11,12 @@ from __future__ import annotations
 import re
 
 from postfinder.answering.injection import strip_attack
+from postfinder.answering.sanitize import CONTROL_RE
 from postfinder.text import split_sentences
 
 # Work on a bounded prefix and suffix: a 4,096-character message costs what a short one does.
 SCAN_CHARS = 4000
 MAX_QUESTION_CHARS = 300
-# Control, zero-width and bidi-override characters: invisible, and used to disguise text.
-_CONTROL_RE = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-)
 
 
 def _bounded(text: str, limit: int) -> str:
@@ -50,7 +47,7 @@ def focus_question(message: str, max_chars: int = MAX_QUESTION_CHARS) -> str:
     str
         The question; empty when nothing but an attack or noise is left.
     """
-    text = _CONTROL_RE.sub(" ", message)
+    text = CONTROL_RE.sub(" ", message)
     if len(text) > 2 * SCAN_CHARS:
         # Questions sit at the start or, after a story, at the end.
         text = text[:SCAN_CHARS] + "\n" + text[-SCAN_CHARS:]

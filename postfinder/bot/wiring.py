@@ -23,6 +23,7 @@ from postfinder.bot.storage import BotStorage
 from postfinder.errors import ConfigError
 
 log = logging.getLogger(__name__)
+REJECTED_TOKEN = "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
 
 
 class RedactToken(logging.Filter):
@@ -93,9 +94,7 @@ async def wait_for_bot_api(
             async with bot:  # initialising the bot calls getMe
                 return
         except InvalidToken as exc:
-            raise ConfigError(
-                "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
-            ) from exc
+            raise ConfigError(REJECTED_TOKEN) from exc
         except (NetworkError, TimedOut) as exc:
             reason = str(exc).replace(token, "<token>")
             if attempts is not None and attempt >= attempts:
@@ -195,7 +194,7 @@ def run(app: App) -> None:
     application, _ = build_application(app)
     cfg = app.settings.telegram
     updates = Update.ALL_TYPES
-    token = cfg.token.get_secret_value().strip() if cfg.token is not None else ""
+    token = application.bot.token  # build_application checked it is there
     # A loop of its own: python-telegram-bot then runs on the default one as usual.
     loop = asyncio.new_event_loop()
     try:
@@ -216,8 +215,6 @@ def run(app: App) -> None:
         else:
             application.run_polling(allowed_updates=updates)
     except InvalidToken as exc:
-        raise ConfigError(
-            "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
-        ) from exc
+        raise ConfigError(REJECTED_TOKEN) from exc
     except TelegramError as exc:
         raise ConfigError(f"Cannot reach the Telegram Bot API at {cfg.base_url}: {exc}") from exc

@@ -90,6 +90,12 @@ class ProbeOutcome:
     ok: bool
     crashed: bool
     detail: str = ""
+    returncode: int | None = None  # None: the child did not finish
+
+    @property
+    def definite(self) -> bool:
+        """A verdict worth keeping: it ran, or it died of an illegal instruction."""
+        return self.ok or self.returncode == -signal.SIGILL
 
 
 LOAD_FAILED = 3  # the child's exit status when llama.cpp refuses the file itself
@@ -115,14 +121,14 @@ def run_probe(model_path: Path, timeout_s: float = PROBE_TIMEOUT_S) -> ProbeOutc
             False, True, f"a test generation did not finish within {timeout_s:.0f} s"
         )
     if done.returncode == 0:
-        return ProbeOutcome(True, False)
+        return ProbeOutcome(True, False, returncode=0)
     lines = done.stderr.strip().splitlines() if done.stderr else []
     tail = f" ({lines[-1][:300]})" if lines and done.returncode > 0 else ""
     detail = (
         f"a test generation with {model_path.name} failed: "
         f"{describe_exit(done.returncode)}{tail}"
     )
-    return ProbeOutcome(False, done.returncode != LOAD_FAILED, detail)
+    return ProbeOutcome(False, done.returncode != LOAD_FAILED, detail, done.returncode)
 
 
 def ensure_llama_runs(model_path: Path, cache_dir: Path | None) -> None:
@@ -155,8 +161,7 @@ def ensure_llama_runs(model_path: Path, cache_dir: Path | None) -> None:
     outcome = run_probe(model_path)
     if not outcome.ok and not outcome.crashed:
         return  # the file is at fault: loading it here raises the precise error
-    definite = outcome.ok or "SIGILL" in outcome.detail
-    if record is not None and definite:
+    if record is not None and outcome.definite:
         # Only definite verdicts are kept: a timeout on a busy machine is not one.
         record.parent.mkdir(parents=True, exist_ok=True)
         problem = None if outcome.ok else outcome.detail
