@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from postfinder.errors import ChannelNotFoundError, EmbedderMismatchError
 from postfinder.ingest.post import post_link
 from postfinder.lexical.bm25 import BM25Index
-from postfinder.lexical.tokenize import Tokenizer, detect_latin_language
+from postfinder.lexical.tokenize import (
+    LATIN_LANGUAGES,
+    Tokenizer,
+    detect_latin_language,
+    text_language,
+)
 from postfinder.settings import Settings
 from postfinder.store.documents import DocumentStore
 from postfinder.store.vectors import VectorStore
@@ -82,7 +88,7 @@ class Channel:
             posts=self.docs.count(),
             embedder=meta.get("embedder", ""),
             dim=int(meta.get("dim", "0")),
-            language=meta.get("language", ""),
+            language=meta.get("languages") or meta.get("language", ""),
             updated=meta.get("updated", ""),
         )
 
@@ -104,19 +110,50 @@ class Channel:
 
     # -- lexical index ------------------------------------------------------------------
     def tokenizer(self) -> Tokenizer:
-        """Return the channel's tokenizer, detecting the Latin-script language once."""
+        """Return the channel's tokenizer, detecting its posts' languages once."""
         if self._tokenizer is None:
-            language = self.meta.get("language")
-            if not language:
-                configured = self.settings.lexical.language
-                language = (
-                    detect_latin_language(p.text for p in self.docs.iter_posts())
-                    if configured == "auto"
-                    else configured
-                )
-                self.docs.set_meta(language=language)
-            self._tokenizer = Tokenizer(language)
+            meta = self.meta
+            if not meta.get("languages"):
+                self.detect_languages()
+                meta = self.meta
+            latins = [name for name in meta.get("latin_languages", "").split(",") if name]
+            self._tokenizer = Tokenizer(meta.get("language") or "english", latins)
         return self._tokenizer
+
+    def detect_languages(self) -> dict[str, float]:
+        """Detect each post's language and record the channel's mix in its metadata.
+
+        Returns
+        -------
+        dict
+            Share of posts per language, largest first.
+        """
+        counts: Counter[str] = Counter(
+            text_language(post.search_text, "") or "latin" for post in self.docs.iter_posts()
+        )
+        total = sum(counts.values()) or 1
+        latin = {name: n for name, n in counts.items() if name in LATIN_LANGUAGES}
+        configured = self.settings.lexical.language
+        if configured != "auto":
+            main = configured
+        elif latin:
+            main = max(latin, key=lambda name: latin[name])
+        else:
+            main = detect_latin_language(p.text for p in self.docs.iter_posts())
+        # A Latin language the channel really uses: a few posts and 5% of the Latin ones.
+        used = [
+            name
+            for name, n in sorted(latin.items(), key=lambda kv: -kv[1])
+            if n >= 2 and n >= 0.05 * sum(latin.values())
+        ]
+        shares = {name: n / total for name, n in counts.most_common()}
+        self.docs.set_meta(
+            language=main,
+            latin_languages=",".join(dict.fromkeys([main, *used])),
+            languages=", ".join(f"{name} {share:.0%}" for name, share in shares.items()),
+        )
+        self._tokenizer = None
+        return shares
 
     def lexical(self) -> BM25Index:
         """Return the BM25 index, rebuilding it if it is missing or out of date."""
@@ -138,6 +175,7 @@ class Channel:
     def rebuild_lexical(self, fingerprint: str | None = None) -> BM25Index:
         """Rebuild the BM25 index from the stored posts and save it."""
         fingerprint = fingerprint or self.docs.fingerprint()
+        self.detect_languages()
         tokenizer = self.tokenizer()
         ids: list[int] = []
         tokens: list[list[str]] = []
@@ -147,7 +185,7 @@ class Channel:
         cfg = self.settings.lexical
         index = BM25Index(k1=cfg.k1, b=cfg.b, idf=cfg.idf)
         index.build(ids, tokens)
-        index.meta = {"fingerprint": fingerprint, "language": tokenizer.latin_language}
+        index.meta = {"fingerprint": fingerprint, "languages": self.meta.get("languages", "")}
         if ids:
             index.save(self.directory / BM25_DIR)
         self._lexical = (fingerprint, index)

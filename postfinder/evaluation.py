@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from postfinder.errors import PostfinderError
-from postfinder.lexical.tokenize import Tokenizer
+from postfinder.lexical.tokenize import CJK_RE, Tokenizer
 
 
 class QuestionsError(PostfinderError):
@@ -170,7 +170,10 @@ def normalise_answer(text: str) -> str:
     text = text.lower().replace("ё", "е").replace("\u00a0", " ")
     text = _DIGIT_SPACE_RE.sub("", _PUNCT_RE.sub(" ", text.replace("%", " % ")))
     stem = _default_tokenizer().tokenize
-    return " ".join(term for word in text.split() for term in (stem(word) or [word])[:1])
+    # A CJK run is kept whole: its tokens are characters and bigrams, not one stem.
+    return " ".join(
+        word if CJK_RE.search(word) else (stem(word) or [word])[0] for word in text.split()
+    )
 
 
 @lru_cache(maxsize=1)

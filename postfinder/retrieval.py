@@ -153,7 +153,9 @@ class HybridRetriever:
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         """Return ``(post_id, bm25 score)`` for the top posts by BM25."""
-        return self.channel.lexical().search(self.channel.tokenizer().tokenize(query), n)
+        return self.channel.lexical().search(
+            self.channel.tokenizer().tokenize(query, query=True), n
+        )
 
     def search(
         self, query: str, k: int | None = None, mode: SearchMode | None = None
@@ -181,7 +183,7 @@ class HybridRetriever:
         dense: list[tuple[int, float, str]] = []
         lexical: list[tuple[int, float]] = []
         # Tokenised and looked up once: BM25 and the coverage features both need them.
-        tokens = self.channel.tokenizer().tokenize(query)
+        tokens = self.channel.tokenizer().tokenize(query, query=True)
         lexical_index = self.channel.lexical()
         if mode in ("hybrid", "dense"):
             dense = self.dense(query, n, timings)

@@ -84,3 +84,23 @@ def test_save_and_load_roundtrip(tmp_path: Path) -> None:
     assert loaded.meta["fingerprint"] == "x" and loaded.idf == "lucene"
     assert loaded.search(["w3", "w7"], 5) == index.search(["w3", "w7"], 5)
     assert loaded.search(["unknown"], 5) == []
+
+
+def test_each_text_is_stemmed_in_its_own_language() -> None:
+    tok = Tokenizer("english", ["english", "french"])
+    assert tok.language("Les trains partent de la gare du nord") == "french"
+    assert tok.language("Новые станции метро and the trains") == "russian"
+    assert tok.language("图书馆在哪里") == "cjk"
+    assert tok.language("مرحبا بكم في المكتبة") == "arabic"
+    # French function words select the French stemmer for the whole text.
+    assert "gar" in tok.tokenize("La gare est fermée pour les travaux")
+    assert "travaux" in Tokenizer("english").tokenize("the travaux")
+
+
+def test_undecided_query_is_stemmed_in_every_channel_language() -> None:
+    tok = Tokenizer("english", ["english", "french"])
+    terms = tok.tokenize("abonnements mensuels", query=True)
+    assert terms == ["abonn", "abon", "mensuel"]  # French, English; "mensuel" in both
+    assert tok.tokenize("abonnements mensuels") == Tokenizer("english").tokenize(
+        "abonnements mensuels"
+    )
