@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.pipeline import Answerer
 from postfinder.answering.refusal import RefusalModel
-from postfinder.channels import Catalog, Channel
+from postfinder.channels import REFUSAL_FILE, Catalog, Channel
 from postfinder.chunking import Chunker
+from postfinder.conversation.service import Conversation
+from postfinder.conversation.storage import BotStorage
 from postfinder.embeddings.base import Embedder
 from postfinder.embeddings.factory import build_embedder
 from postfinder.generation.base import Generator
 from postfinder.generation.factory import build_generator
+from postfinder.generation.service import WorkQueue
 from postfinder.indexer import Indexer
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
@@ -21,7 +26,6 @@ from postfinder.store.factory import build_vector_store
 from postfinder.store.vectors import VectorStore
 
 log = logging.getLogger(__name__)
-REFUSAL_FILE = "refusal.json"
 
 
 class App:
@@ -77,16 +81,51 @@ class App:
         )
         return Indexer(self.catalog, self.embedder, chunker, batch_size=cfg.batch_size)
 
-    def retriever(self, channel: str | None = None) -> HybridRetriever:
-        """Return a retriever for a channel chosen by id, name or username."""
-        return HybridRetriever(
-            self.catalog.resolve(channel), self.embedder, self.settings.retrieval
+    def retriever(self, channel: str | int | None = None) -> HybridRetriever:
+        """Return a retriever for a channel: an id, or a name or username to resolve."""
+        target = (
+            self.catalog.get(channel) if isinstance(channel, int) else self.catalog.resolve(channel)
         )
+        return HybridRetriever(target, self.embedder, self.settings.retrieval)
 
     @cached_property
     def generator(self) -> Generator | None:
         """The local model, loaded once per process (``None``: extractive answers only)."""
         return build_generator(self.settings)
+
+    @cached_property
+    def work_queue(self) -> WorkQueue:
+        """The one queue in front of the model and the embedder, shared by every front end."""
+        return WorkQueue(self.settings.llm.queue_size, self.settings.llm.timeout_s)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """The question flow that every front end (the Telegram bot first) hands messages to."""
+        cfg = self.settings.telegram
+        return Conversation(
+            self,
+            self.work_queue,
+            BotStorage(self.settings.bot_db, self.settings.secret_file),
+            cfg.user_per_minute,
+            cfg.chat_per_minute,
+            cfg.edit_interval_s,
+            cfg.auto_answer,
+        )
+
+    def auto_calibrate(
+        self, channel: Channel, progress: Callable[[int, int], None] | None = None
+    ) -> RefusalModel | None:
+        """Fit the channel's refusal decision without labels and save it.
+
+        A calibration an owner made from labelled questions is kept: it returns None.
+        """
+        path = channel.directory / REFUSAL_FILE
+        if path.is_file() and RefusalModel.load(path).method == "labelled":
+            return None
+        retriever = HybridRetriever(channel, self.embedder, self.settings.retrieval)
+        model = auto_calibrate(retriever, self.settings.answer.context_posts, progress)
+        model.save(path)
+        return model
 
     def refusal_model(self, channel: Channel) -> RefusalModel:
         """Return the configured, the channel's own, or the shipped refusal calibration."""
@@ -108,7 +147,7 @@ class App:
             )
         return model
 
-    def answerer(self, channel: str | None = None, use_llm: bool = True) -> Answerer:
+    def answerer(self, channel: str | int | None = None, use_llm: bool = True) -> Answerer:
         """Return the answer pipeline for a channel."""
         retriever = self.retriever(channel)
         generator = self.generator if use_llm else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from postfinder.store.vectors import VectorStore
 
 DB_FILE = "posts.sqlite3"
 BM25_DIR = "bm25"
+REFUSAL_FILE = "refusal.json"
+# Part of the BM25 index's fingerprint: an index tokenised by an older rule is rebuilt.
+TOKENIZER_VERSION = ":tok2"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ChannelInfo:
     dim: int
     language: str
     updated: str
+    calibration: str
 
 
 class Channel:
@@ -90,7 +95,19 @@ class Channel:
             dim=int(meta.get("dim", "0")),
             language=meta.get("languages") or meta.get("language", ""),
             updated=meta.get("updated", ""),
+            calibration=self.calibration(),
         )
+
+    def calibration(self) -> str:
+        """How the channel's refusal decision was fitted, in one line."""
+        path = self.directory / REFUSAL_FILE
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            return f"{stored.get('method', 'labelled')}: {stored.get('fitted_on', '')}"
+        except FileNotFoundError:
+            return "shipped (one benchmark channel); run 'postfinder calibrate --auto'"
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"unreadable {path} ({exc}); run 'postfinder calibrate --auto'"
 
     def check_embedder(self, name: str, dim: int) -> None:
         """Raise `EmbedderMismatchError` unless the channel was built with this embedder."""
@@ -167,7 +184,7 @@ class Channel:
                 index = BM25Index.load(path)
             except Exception:  # pylint: disable=broad-exception-caught
                 index = None  # unreadable: rebuilt below from the post store
-        if index is None or index.meta.get("fingerprint") != fingerprint:
+        if index is None or index.meta.get("fingerprint") != fingerprint + TOKENIZER_VERSION:
             index = self.rebuild_lexical(fingerprint)
         self._lexical = (fingerprint, index)
         return index
@@ -185,7 +202,10 @@ class Channel:
         cfg = self.settings.lexical
         index = BM25Index(k1=cfg.k1, b=cfg.b, idf=cfg.idf)
         index.build(ids, tokens)
-        index.meta = {"fingerprint": fingerprint, "languages": self.meta.get("languages", "")}
+        index.meta = {
+            "fingerprint": fingerprint + TOKENIZER_VERSION,
+            "languages": self.meta.get("languages", ""),
+        }
         if ids:
             index.save(self.directory / BM25_DIR)
         self._lexical = (fingerprint, index)

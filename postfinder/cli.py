@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -17,8 +17,10 @@ from typing import Annotated, Any, Optional
 import typer
 from tqdm import tqdm
 
+from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.refusal import calibrate as calibrate_refusal
-from postfinder.app import REFUSAL_FILE, App, build_app
+from postfinder.app import App, build_app
+from postfinder.channels import REFUSAL_FILE
 from postfinder.errors import PostfinderError
 from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
 from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
@@ -116,9 +118,16 @@ def index(
 ) -> None:
     """Index (or update) a channel from a Telegram Desktop JSON export."""
     with user_errors():
-        report = _app(ctx).indexer().index_export(path, chat, username, progress=not json_out)
+        app = _app(ctx)
+        report = app.indexer().index_export(path, chat, username, progress=not json_out)
+        channel = app.catalog.get(report.channel_id)
+        calibrated = None
+        changed = report.added or report.updated or not (channel.directory / REFUSAL_FILE).is_file()
+        if app.settings.answer.auto_calibrate and changed:
+            with tqdm(desc="Calibrating", disable=json_out, file=sys.stderr) as bar:
+                calibrated = app.auto_calibrate(channel, _progress(bar))
     if json_out:
-        _echo_json(asdict(report))
+        _echo_json({**asdict(report), "calibration": channel.calibration()})
         return
     typer.echo(
         f"Channel {report.channel_id} ({report.channel_name}): {report.posts_in_export} posts "
@@ -126,6 +135,19 @@ def index(
         f"{report.unchanged} unchanged; {report.chunks} chunks embedded in "
         f"{report.seconds:.1f} s."
     )
+    if calibrated is not None:
+        typer.echo(f"Refusal decision calibrated for this channel: {calibrated.fitted_on}.")
+
+
+def _progress(bar: Any) -> Callable[[int, int], None]:
+    """Adapt a tqdm bar to a ``(done, total)`` callback."""
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
 
 
 @cli.command()
@@ -143,7 +165,8 @@ def channels(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         handle = f"@{info.username}" if info.username else "-"
         typer.echo(
             f"{info.id}  {info.name}  {handle}  {info.posts} posts  "
-            f"{info.embedder} (dim {info.dim})  stemmer: {info.language}  updated {info.updated}"
+            f"{info.embedder} (dim {info.dim})  languages: {info.language}  "
+            f"updated {info.updated}\n    refusal calibration: {info.calibration}"
         )
 
 
@@ -319,9 +342,16 @@ def ask(
 def calibrate(
     ctx: typer.Context,
     questions: Annotated[
-        Path, typer.Argument(help="JSON lines with answerable and should_refuse questions.")
-    ],
+        Optional[Path],
+        typer.Argument(help="JSON lines with answerable and should_refuse questions."),
+    ] = None,
     channel: ChannelOpt = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto", help="Without labels: from the channel's own posts and off-topic questions."
+        ),
+    ] = False,
     max_false_refusal: Annotated[
         float, typer.Option(help="Share of answerable questions allowed to be refused.")
     ] = 0.03,
@@ -329,18 +359,28 @@ def calibrate(
         Optional[Path], typer.Option(help="Write here instead of the channel's directory.")
     ] = None,
 ) -> None:
-    """Fit the refusal decision on labelled questions of this channel."""
+    """Fit the refusal decision: on labelled questions of this channel, or with --auto."""
+    if (questions is None) == (not auto):
+        typer.echo(
+            "Error: give either a questions file (labelled calibration) or --auto, not both.",
+            err=True,
+        )
+        raise typer.Exit(2)
     with user_errors():
-        items = load_questions(questions)
         app = _app(ctx)
         retriever = app.retriever(channel)
-        results = [
-            retriever.search(q.query, k=app.settings.answer.context_posts, mode="hybrid")
-            for q in tqdm(items, desc="Searching", file=sys.stderr)
-        ]
-        model = calibrate_refusal(
-            results, [not q.should_refuse for q in items], app.embedder.name, max_false_refusal
-        )
+        if questions is None:
+            with tqdm(desc="Calibrating", file=sys.stderr) as bar:
+                model = auto_calibrate(retriever, app.settings.answer.context_posts, _progress(bar))
+        else:
+            items = load_questions(questions)
+            results = [
+                retriever.search(q.query, k=app.settings.answer.context_posts, mode="hybrid")
+                for q in tqdm(items, desc="Searching", file=sys.stderr)
+            ]
+            model = calibrate_refusal(
+                results, [not q.should_refuse for q in items], app.embedder.name, max_false_refusal
+            )
         path = output or retriever.channel.directory / REFUSAL_FILE
         model.save(path)
     typer.echo(f"Refusal calibration written to {path}: {model.fitted_on}.")
@@ -447,7 +487,9 @@ def stats(
     from postfinder.bot.handlers import (  # pylint: disable=import-outside-toplevel
         format_stats,
     )
-    from postfinder.bot.storage import BotStorage  # pylint: disable=import-outside-toplevel
+    from postfinder.conversation.storage import (  # pylint: disable=import-outside-toplevel
+        BotStorage,
+    )
 
     settings: Settings = ctx.obj
     with user_errors():

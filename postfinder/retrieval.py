@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -134,20 +135,26 @@ class HybridRetriever:
         self.settings = settings
 
     def dense(
-        self, query: str, n: int, timings: dict[str, float] | None = None
+        self,
+        query: str,
+        n: int,
+        timings: dict[str, float] | None = None,
+        exclude: frozenset[int] = frozenset(),
     ) -> list[tuple[int, float, str]]:
         """Return ``(post_id, similarity, best chunk)`` for the top posts by vector similarity."""
         started = time.perf_counter()
         vector = self.embedder.embed_queries([query])[0]
         embedded = time.perf_counter()
         # Several chunks may belong to one post: ask for more and keep each post's best.
-        matches = self.channel.vectors.query(self.channel.collection, vector, n * 2)
+        matches = self.channel.vectors.query(
+            self.channel.collection, vector, n * 2 + 2 * len(exclude)
+        )
         if timings is not None:
             timings["embed_ms"] = (embedded - started) * 1000
             timings["vector_ms"] = (time.perf_counter() - embedded) * 1000
         best: dict[int, tuple[int, float, str]] = {}
         for match in matches:
-            if match.post_id not in best:
+            if match.post_id not in best and match.post_id not in exclude:
                 best[match.post_id] = (match.post_id, match.similarity, match.text)
         return list(best.values())[:n]
 
@@ -158,7 +165,12 @@ class HybridRetriever:
         )
 
     def search(
-        self, query: str, k: int | None = None, mode: SearchMode | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        mode: SearchMode | None = None,
+        exclude: frozenset[int] = frozenset(),
+        prefer: Sequence[int] = (),
     ) -> SearchResult:
         """Find the posts that best match ``query``.
 
@@ -170,6 +182,12 @@ class HybridRetriever:
             Number of posts to return (default from settings).
         mode
             ``hybrid``, ``bm25`` or ``dense`` (default from settings).
+        exclude
+            Posts to leave out, as if they were not indexed (calibration asks what
+            the channel would answer without a post).
+        prefer
+            Posts to put first when a retriever found them among its best
+            ``prefer_rank`` candidates (the post a comment thread is about).
 
         Returns
         -------
@@ -186,13 +204,14 @@ class HybridRetriever:
         tokens = self.channel.tokenizer().tokenize(query, query=True)
         lexical_index = self.channel.lexical()
         if mode in ("hybrid", "dense"):
-            dense = self.dense(query, n, timings)
+            dense = self.dense(query, n, timings, exclude)
         if mode in ("hybrid", "bm25"):
             started = time.perf_counter()
-            lexical = lexical_index.search(tokens, n)
+            lexical = lexical_index.search(tokens, n + len(exclude))
+            lexical = [(pid, score) for pid, score in lexical if pid not in exclude][:n]
             timings["bm25_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        fused = self._fuse(dense, lexical)[:k]
+        fused = self._prefer(self._fuse(dense, lexical), dense, lexical, prefer)[:k]
         hits = self._hits(fused, dense, lexical)
         timings["fusion_ms"] = (time.perf_counter() - started) * 1000
         coverages = [lexical_index.coverage(tokens, hit.post_id) for hit in hits[:3]]
@@ -216,6 +235,20 @@ class HybridRetriever:
         return convex_fuse(
             {pid: sim for pid, sim, _ in dense}, dict(lexical), self.settings.dense_weight
         )
+
+    def _prefer(
+        self,
+        fused: list[tuple[int, float]],
+        dense: list[tuple[int, float, str]],
+        lexical: list[tuple[int, float]],
+        prefer: Sequence[int],
+    ) -> list[tuple[int, float]]:
+        if not prefer:
+            return fused
+        limit = self.settings.prefer_rank
+        near = {pid for pid, *_ in dense[:limit]} | {pid for pid, _ in lexical[:limit]}
+        wanted = [item for item in fused if item[0] in prefer and item[0] in near]
+        return wanted + [item for item in fused if item not in wanted]
 
     def _hits(
         self,

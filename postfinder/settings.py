@@ -117,6 +117,11 @@ class RetrievalSettings(BaseModel):
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant k.")
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever.")
+    prefer_rank: int = Field(
+        10,
+        ge=1,
+        description="A comment thread's post goes first when a retriever ranks it this high.",
+    )
     top_k: int = Field(5, ge=1, description="Posts returned by default.")
     snippet_chars: int = Field(240, ge=40, description="Length of the snippet shown per hit.")
 
@@ -146,6 +151,18 @@ class AnswerSettings(BaseModel):
     """How answers are built and checked."""
 
     context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
+    auto_calibrate: bool = Field(
+        True,
+        description="Fit each channel's refusal decision without labels after indexing "
+        "(a calibration from your own labelled questions is kept).",
+    )
+    thread_threshold_factor: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of the refusal threshold an answer from the post a comment thread "
+        "is about must reach.",
+    )
     max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
     max_prompt_tokens: int = Field(
         640,

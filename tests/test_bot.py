@@ -17,9 +17,9 @@ from telegram.error import NetworkError
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.bot.handlers import PostFinderBot, api_id, export_id
-from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.bot.wiring import build_application, run, wait_for_bot_api
+from postfinder.conversation.storage import BotStorage
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ConfigError
 from postfinder.generation.fake import FakeGenerator

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,13 +14,13 @@ from postfinder.answering.extractive import extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.passages import RankedPost, rank_sentences, support_texts
-from postfinder.answering.phrases import phrase
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
 from postfinder.answering.question import focus_question
 from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import MENTION_RE, sanitize_answer
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
+from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
 from postfinder.text import detect_language, split_sentences
@@ -103,10 +103,27 @@ class Answerer:
             settings.grounding_max_novel,
         )
 
-    def retrieve(self, question: str) -> tuple[SearchResult, float]:
-        """Search the channel and return the result with its answer probability."""
-        result = self.retriever.search(question, k=self.settings.context_posts, mode="hybrid")
-        return result, self.refusal.probability(result)
+    def retrieve(self, question: str, context: Sequence[int] = ()) -> tuple[SearchResult, float]:
+        """Search the channel and return the result with its answer probability.
+
+        Parameters
+        ----------
+        question
+            The focused question.
+        context
+            Posts the question is asked under (a comment thread's post and its
+            neighbours): found among the candidates, they go first, and an answer from
+            them needs only ``thread_threshold_factor`` of the usual probability.
+        """
+        result = self.retriever.search(
+            question, k=self.settings.context_posts, mode="hybrid", prefer=context
+        )
+        probability = self.refusal.probability(result)
+        if result.hits and result.hits[0].post_id in context:
+            # The asker points at this post: "when does it open?" under a post about a
+            # rink is about that rink, however little the words say on their own.
+            probability = min(1.0, probability / self.settings.thread_threshold_factor)
+        return result, probability
 
     def usable_posts(self, result: SearchResult) -> list[Post]:
         """The retrieved posts that may be quoted: present, and not instructions to a bot."""
@@ -120,6 +137,8 @@ class Answerer:
         use_llm: bool = True,
         on_progress: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        language: str | None = None,
+        context: Sequence[int] = (),
     ) -> Answer:
         """Answer ``question``.
 
@@ -134,6 +153,10 @@ class Answerer:
             passes the grounding check, so a display can stream only verified text.
         cancel
             When set (time limit reached), generation stops and the extract is used.
+        language
+            Language of the fixed phrases (a chat's setting); detected when ``None``.
+        context
+            Posts the question was asked under (see `retrieve`).
 
         Returns
         -------
@@ -142,12 +165,12 @@ class Answerer:
         """
         started = time.perf_counter()
         query = focus_question(question)
-        language = detect_language(query or question)
+        language = language or detect_language(query or question)
         base = Answer(question.strip(), "refused", phrase("refusal", language), language)
         if not query:
             base.timings["total_ms"] = (time.perf_counter() - started) * 1000
             return base
-        result, probability = self.retrieve(query)
+        result, probability = self.retrieve(query, context)
         base.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
         base.refusal_probability = probability
         posts = self.usable_posts(result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -73,6 +73,11 @@ def features(result: SearchResult) -> list[float]:
     ]
 
 
+def select(values: Sequence[float], names: Sequence[str]) -> npt.NDArray[np.float64]:
+    """Pick the named features out of a full `features` vector."""
+    return np.asarray([values[FEATURES.index(name)] for name in names], dtype=np.float64)
+
+
 def fit_logistic(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], l2: float = 1e-2, steps: int = 50
 ) -> tuple[npt.NDArray[np.float64], float]:
@@ -114,6 +119,9 @@ class RefusalModel:
         Refuse when the probability of an answer is below it.
     fitted_on
         Description of the calibration data and its measured rates.
+    method
+        ``labelled`` (an owner's questions), ``auto`` (the channel's own synthetic
+        questions) or ``shipped`` (the benchmark fit that comes with PostFinder).
     """
 
     embedder: str
@@ -123,17 +131,21 @@ class RefusalModel:
     bias: float
     threshold: float
     fitted_on: str = ""
+    method: str = "labelled"
+    feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def probability(self, result: SearchResult) -> float:
         """Estimated probability that the found posts answer the question."""
         if not result.hits:
             return 0.0
-        if len(self.weights) != len(FEATURES):
+        if len(self.weights) != len(self.feature_names) or not set(self.feature_names) <= set(
+            FEATURES
+        ):
             raise ConfigError(
                 "The refusal calibration was made by another PostFinder version; run "
-                "'postfinder calibrate' again."
+                "'postfinder calibrate --auto' (or with your questions file) again."
             )
-        x = (np.asarray(features(result)) - self.mean) / self.std
+        x = (select(features(result), self.feature_names) - self.mean) / self.std
         return float(1.0 / (1.0 + np.exp(-(x @ np.asarray(self.weights) + self.bias))))
 
     def should_refuse(self, result: SearchResult) -> bool:
@@ -166,7 +178,9 @@ class RefusalModel:
     def default(cls) -> RefusalModel:
         """The calibration shipped with PostFinder (see docs/benchmarks.md)."""
         with resources.as_file(resources.files("postfinder") / "answering" / "refusal.json") as p:
-            return cls.load(p)
+            model = cls.load(p)
+        model.method = "shipped"
+        return model
 
 
 def calibrate(

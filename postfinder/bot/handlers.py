@@ -18,9 +18,9 @@ from telegram.ext import ContextTypes
 
 from postfinder.answering.pipeline import Answer
 from postfinder.app import App
-from postfinder.bot.ratelimit import TokenBuckets
-from postfinder.bot.storage import BotStorage
 from postfinder.bot.text import looks_like_question, split_message, to_html
+from postfinder.conversation.ratelimit import TokenBuckets
+from postfinder.conversation.storage import BotStorage
 from postfinder.errors import PostfinderError
 from postfinder.generation.service import WorkQueue
 from postfinder.ingest.post import Post

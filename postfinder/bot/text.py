@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from postfinder.answering.phrases import phrase
+from postfinder.phrases import phrase
 
 TELEGRAM_LIMIT = 4096
 _INTERROGATIVES = re.compile(

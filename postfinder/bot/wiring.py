@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from postfinder.app import App
 from postfinder.bot.handlers import PostFinderBot
-from postfinder.bot.storage import BotStorage
+from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
 
 log = logging.getLogger(__name__)

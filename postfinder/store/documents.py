@@ -123,6 +123,20 @@ class DocumentStore:
         """Return the number of stored posts."""
         return int(self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
 
+    def ids(self) -> list[int]:
+        """Return the ids of all stored posts, in order."""
+        return [int(row[0]) for row in self._db.execute("SELECT id FROM posts ORDER BY id")]
+
+    def around(self, post_id: int, span: int) -> list[int]:
+        """Return the ids of up to ``span`` posts before and after ``post_id``."""
+        before = self._db.execute(
+            "SELECT id FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", (post_id, span)
+        ).fetchall()
+        after = self._db.execute(
+            "SELECT id FROM posts WHERE id > ? ORDER BY id LIMIT ?", (post_id, span)
+        ).fetchall()
+        return [int(row[0]) for row in (*reversed(before), *after)]
+
     def get(self, post_ids: Iterable[int]) -> dict[int, Post]:
         """Return the posts with the given ids that exist."""
         ids = list(post_ids)

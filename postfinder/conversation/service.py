@@ -1,0 +1,198 @@
+"""The flow of one question, the same for every front end.
+
+A front end (the Telegram bot today, Discord or a web widget tomorrow) turns its
+incoming message into an `Incoming` and implements `Replier`, the few things only it
+can do: show that it is working, show partial text, deliver an answer, send a notice.
+`Conversation.ask` does everything else, once: claiming the message (an update
+delivered twice is answered once), per-user and per-chat rate limits, a place in the
+model's queue or a "busy" notice, streaming verified text at most every
+``edit_interval_s``, the chat's language, and recording the outcome for /stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from postfinder.answering.pipeline import Answer, Answerer
+from postfinder.conversation.ratelimit import TokenBuckets
+from postfinder.conversation.storage import BotStorage
+from postfinder.errors import PostfinderError
+from postfinder.generation.service import WorkQueue
+from postfinder.phrases import phrase
+from postfinder.text import detect_language
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A question as any front end sees it.
+
+    Attributes
+    ----------
+    chat_id, message_id, user_id
+        Where it was asked and by whom (ids of the front end's platform).
+    text
+        The question (the bot's own mention removed).
+    channel_id
+        The indexed channel that answers this chat.
+    thread_post
+        The channel post whose comment thread the question was asked in, if any.
+    """
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    text: str
+    channel_id: int
+    thread_post: int | None = None
+
+
+class Replier(Protocol):
+    """What a front end does for one question."""
+
+    async def working(self, language: str) -> None:
+        """Show the asker that the bot is on it (a reaction, typing, a placeholder)."""
+
+    async def progress(self, text: str) -> None:
+        """Show the verified part of the answer written so far."""
+
+    async def deliver(self, answer: Answer, question_id: int) -> int | None:
+        """Send the final answer; return its message id."""
+
+    async def notice(self, text: str) -> int | None:
+        """Send a short message instead of an answer (busy, error); return its id."""
+
+
+class AnswererSource(Protocol):
+    """Where the service gets a channel's answer pipeline (the `App`)."""
+
+    def answerer(self, channel: str | int | None = None, use_llm: bool = True) -> Answerer:
+        """Return the answer pipeline of a channel."""
+
+
+class Conversation:
+    """Answers questions from any front end, one flow for all.
+
+    Parameters
+    ----------
+    answerers
+        Gives the answer pipeline of a channel (the `App`).
+    queue
+        The one queue in front of the model (owned by the `App`).
+    storage
+        Questions, votes and chat settings.
+    user_per_minute, chat_per_minute
+        Rate limits.
+    edit_interval_s
+        Shortest time between two progress updates (edits count against flood limits).
+    default_auto
+        Whether chats answer questions without a mention unless their admins chose.
+    """
+
+    def __init__(
+        self,
+        answerers: AnswererSource,
+        queue: WorkQueue,
+        storage: BotStorage,
+        user_per_minute: float,
+        chat_per_minute: float,
+        edit_interval_s: float,
+        default_auto: bool,
+    ) -> None:
+        self.answerers = answerers
+        self.queue = queue
+        self.storage = storage
+        self.user_limits = TokenBuckets(user_per_minute)
+        self.chat_limits = TokenBuckets(chat_per_minute)
+        self.edit_interval_s = edit_interval_s
+        self.default_auto = default_auto
+
+    def language(self, chat_id: int, text: str) -> str:
+        """The chat's chosen language, else the one the text is written in."""
+        hint = self.storage.chat_settings(chat_id, self.default_auto).language
+        return hint if hint and hint != "auto" else detect_language(text)
+
+    def auto_answer(self, chat_id: int) -> bool:
+        """Whether the chat wants questions answered without a mention."""
+        return self.storage.chat_settings(chat_id, self.default_auto).auto_answer
+
+    async def ask(self, incoming: Incoming, replier: Replier) -> str | None:
+        """Answer one question exactly once.
+
+        Returns
+        -------
+        str or None
+            The outcome recorded (``generated``, ``extractive``, ``refused``, ``busy``,
+            ``rate_limited``, ``error``), or ``None`` when the message was already taken.
+        """
+        language = self.language(incoming.chat_id, incoming.text)
+        qid = self.storage.claim_question(
+            incoming.chat_id,
+            incoming.message_id,
+            incoming.user_id,
+            incoming.text,
+            incoming.channel_id,
+        )
+        if qid is None:
+            return None  # the same update delivered twice
+        started = time.perf_counter()
+        limited = self._limited(incoming)
+        if limited is not None:
+            if limited:
+                await replier.notice(phrase("rate", language))
+            self.storage.finish_question(qid, "rate_limited", 0.0, None)
+            return "rate_limited"
+        if not self.queue.try_reserve():
+            reply = await replier.notice(phrase("busy", language))
+            self.storage.finish_question(qid, "busy", 0.0, reply)
+            return "busy"
+        try:
+            await replier.working(language)
+        except BaseException:
+            self.queue.release()
+            raise
+        try:
+            answer = await self._run(incoming, replier, language)
+        except PostfinderError as exc:
+            log.warning("Could not answer %s: %s", qid, exc)
+            reply = await replier.notice(phrase("error", language))
+            self.storage.finish_question(qid, "error", 0.0, reply)
+            return "error"
+        reply = await replier.deliver(answer, qid)
+        self.storage.finish_question(
+            qid, answer.mode, (time.perf_counter() - started) * 1000, reply
+        )
+        return answer.mode
+
+    def _limited(self, incoming: Incoming) -> bool | None:
+        """None when allowed; else whether to tell the asker (only the first time)."""
+        if not self.user_limits.allow(incoming.user_id):
+            return self.user_limits.first_refusal(incoming.user_id)
+        if not self.chat_limits.allow(incoming.chat_id):
+            return self.chat_limits.first_refusal(incoming.chat_id)
+        return None
+
+    async def _run(self, incoming: Incoming, replier: Replier, language: str) -> Answer:
+        """Run the pipeline on the work queue, passing verified text to the replier."""
+        progress: list[str] = []
+        shown = [""]
+
+        async def tick() -> None:
+            if progress and progress[-1] != shown[0]:
+                shown[0] = progress[-1]
+                await replier.progress(shown[0])
+
+        def job(cancel: threading.Event) -> Answer:
+            answerer = self.answerers.answerer(incoming.channel_id)
+            context: tuple[int, ...] = ()
+            if incoming.thread_post is not None:
+                docs = answerer.retriever.channel.docs
+                context = (incoming.thread_post, *docs.around(incoming.thread_post, 2))
+            return answerer.answer(incoming.text, True, progress.append, cancel, language, context)
+
+        return await self.queue.run(job, True, tick, self.edit_interval_s)

@@ -1,0 +1,85 @@
+"""Every fixed phrase a member or admin sees, in one table, per language.
+
+The answer pipeline (refusals, headings) and every front end (busy, rate limits, help)
+take their words from here, so a chat's language setting reaches all of them and a new
+language is one column.
+"""
+
+from __future__ import annotations
+
+PHRASES: dict[str, dict[str, str]] = {
+    "refusal": {
+        "ru": "В канале нет поста об этом.",
+        "uk": "У каналі немає допису про це.",
+        "en": "The channel has no post about this.",
+        "zh": "频道里没有关于这个问题的帖子。",
+    },
+    "extractive": {
+        "ru": "Вот что об этом писали в канале:",
+        "uk": "Ось що про це писали в каналі:",
+        "en": "Here is what the channel posted about it:",
+        "zh": "频道中的相关内容：",
+    },
+    "sources": {"ru": "Источники", "uk": "Джерела", "en": "Sources", "zh": "来源"},
+    "busy": {
+        "ru": "Сейчас я отвечаю на другие вопросы, спросите, пожалуйста, через минуту.",
+        "uk": "Зараз я відповідаю на інші запитання, спитайте, будь ласка, за хвилину.",
+        "en": "I am answering other questions right now; please ask again in a minute.",
+        "zh": "我正在回答其他问题，请一分钟后再问。",
+    },
+    "rate": {
+        "ru": "Слишком много вопросов подряд, подождите немного.",
+        "uk": "Забагато запитань поспіль, зачекайте трохи.",
+        "en": "Too many questions in a row; please wait a little.",
+        "zh": "提问太频繁了，请稍等。",
+    },
+    "error": {
+        "ru": "Извините, что-то пошло не так. Попробуйте ещё раз.",
+        "uk": "Вибачте, щось пішло не так. Спробуйте ще раз.",
+        "en": "Sorry, something went wrong. Please try again.",
+        "zh": "抱歉，出了点问题，请再试一次。",
+    },
+    "thinking": {
+        "ru": "Ищу в постах канала…",
+        "uk": "Шукаю в дописах каналу…",
+        "en": "Searching the channel's posts…",
+        "zh": "正在搜索频道的帖子…",
+    },
+    "thanks": {
+        "ru": "Спасибо за оценку!",
+        "uk": "Дякую за оцінку!",
+        "en": "Thanks for the feedback!",
+        "zh": "感谢反馈！",
+    },
+    "admins": {
+        "ru": "Эта команда только для администраторов чата.",
+        "uk": "Ця команда лише для адміністраторів чату.",
+        "en": "This command is for the chat's admins only.",
+        "zh": "此命令仅供群管理员使用。",
+    },
+    "ask_usage": {
+        "ru": "/ask <вопрос>",
+        "en": "/ask <question>",
+    },
+    "help": {
+        "ru": "Я отвечаю на вопросы по постам этого канала и даю ссылки на них.\n"
+        "Спросите через /ask <вопрос>, упомяните меня или ответьте на моё сообщение.\n"
+        "Администраторам: /stats (что спрашивали и на что в канале нет ответа), "
+        "/settings auto on|off, /settings language ru|en|uk|zh|auto.",
+        "en": "I answer questions from this channel's posts, with links to them.\n"
+        "Ask with /ask <question>, mention me, or reply to my message.\n"
+        "Admins: /stats (what was asked, what the channel could not answer), "
+        "/settings auto on|off, /settings language ru|en|uk|zh|auto.",
+    },
+    "settings_usage": {
+        "ru": "Использование: /settings auto on|off, /settings language ru|en|uk|zh|auto",
+        "en": "Usage: /settings auto on|off, /settings language ru|en|uk|zh|auto",
+    },
+}
+LANGUAGES = ("ru", "uk", "en", "zh")
+
+
+def phrase(key: str, language: str) -> str:
+    """Return the phrase ``key`` in ``language`` (English when missing)."""
+    table = PHRASES[key]
+    return table.get(language, table["en"])
