@@ -102,15 +102,18 @@ def fusion_table(retriever: HybridRetriever, questions: list[Question]) -> dict[
 
 
 def refusal_rates(
-    retriever: HybridRetriever, model: RefusalModel, questions: list[Question], k: int
-) -> tuple[float, float]:
-    """(refusal rate on should_refuse questions, false refusal rate on answerable ones)."""
-    refused = {True: [], False: []}
-    for q in questions:
-        result = retriever.search(q.query, k=k, mode="hybrid")
-        refused[q.should_refuse].append(model.should_refuse(result))
-    rate = sum(refused[True]) / max(len(refused[True]), 1)
-    return rate, sum(refused[False]) / max(len(refused[False]), 1)
+    retriever: HybridRetriever, model: RefusalModel, path: Path, k: int
+) -> tuple[float, float, float]:
+    """Refused shares of off-topic, near-miss and answerable questions."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    refused: dict[str, list[bool]] = {"off_topic": [], "near_miss": [], "answerable": []}
+    for item in items:
+        result = retriever.search(item["query"], k=k, mode="hybrid")
+        kind = item.get("kind", "off_topic") if item.get("should_refuse") else "answerable"
+        refused[kind].append(model.should_refuse(result))
+    return tuple(  # type: ignore[return-value]
+        sum(v) / len(v) if v else float("nan") for v in refused.values()
+    )
 
 
 def main() -> None:
@@ -134,8 +137,8 @@ def main() -> None:
         started = time.perf_counter()
         auto = auto_calibrate(retriever, k)
         seconds = time.perf_counter() - started
-        shipped = refusal_rates(retriever, RefusalModel.default(), questions, k)
-        fitted = refusal_rates(retriever, auto, questions, k)
+        shipped = refusal_rates(retriever, RefusalModel.default(), questions_path, k)
+        fitted = refusal_rates(retriever, auto, questions_path, k)
         n_refuse = sum(q.should_refuse for q in questions)
         print(
             f"\n## {name}: {retriever.channel.docs.count()} posts, "
@@ -145,11 +148,10 @@ def main() -> None:
         print("fusion      " + "  ".join(f"{s:>7}" for s in table))
         for metric in ("hit@5", "mrr@10"):
             print(f"{metric:<11} " + "  ".join(f"{m[metric]:7.3f}" for m in table.values()))
-        print(f"refusal shipped: {shipped[0]:.3f} / false {shipped[1]:.3f}")
-        print(
-            f"refusal auto:    {fitted[0]:.3f} / false {fitted[1]:.3f} "
-            f"(calibrated in {seconds:.1f} s; {auto.fitted_on})"
-        )
+        print("refused       off-topic  near-miss  answerable (false refusal)")
+        for label, rates in (("shipped", shipped), ("auto", fitted)):
+            print(f"{label:<12} " + "  ".join(f"{r:9.3f}" for r in rates))
+        print(f"auto calibration took {seconds:.1f} s: {auto.fitted_on}")
         app.close()
 
 

@@ -370,3 +370,83 @@ def test_start_up_waits_for_an_unreachable_bot_api(caplog: pytest.LogCaptureFixt
 def test_start_up_proceeds_when_the_bot_api_answers(fake) -> None:
     asyncio.run(wait_for_bot_api("1:x", fake.base_url, attempts=1))
     assert any(name == "getMe" for name, _, _ in fake.calls)
+
+
+CHANNEL_CHAT = {"id": api_id(CHANNEL_ID), "type": "channel", "title": "Test channel"}
+
+
+def automatic_forward(mid: int, post_id: int) -> dict:
+    """A channel post as Telegram copies it into the discussion group."""
+    return {
+        **group_message(mid, NEWS[post_id - 2], user=777000),
+        "is_automatic_forward": True,
+        "sender_chat": CHANNEL_CHAT,
+        "forward_origin": {
+            "type": "channel",
+            "chat": CHANNEL_CHAT,
+            "message_id": post_id,
+            "date": int(time.time()),
+        },
+    }
+
+
+def test_comment_thread_answers_from_the_commented_post(bot_app, fake, llm) -> None:
+    # "Когда откроется?" fits the metro post (2) and the rink post (6) alike: the
+    # thread it is asked in decides.
+    llm.default = "[1]"  # the draft fails the check: the extract of the chosen post is sent
+    rink, metro = automatic_forward(300, 6), automatic_forward(400, 2)
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=rink)
+        fake.push(message=metro)
+        await until(lambda: len(bot.threads) == 2)
+        fake.push(message=group_message(301, "@pf_bot когда откроется?", reply_to_message=rink))
+        later = group_message(401, "@pf_bot а когда откроется?", message_thread_id=400)
+        later["reply_to_message"] = group_message(399, "интересно", message_thread_id=400)
+        fake.push(message=later)
+        await until(lambda: len(final_edits(fake)) == 2)
+
+    run_bot(bot_app, scenario)
+    assert len(replies_to(fake, 301)) == 1 and len(replies_to(fake, 401)) == 1
+    texts = {int(e["message_id"]): e["text"] for e in final_edits(fake)}
+    first = replies_to(fake, 301)[0]
+    assert texts and any("https://t.me/testchan/6" in t for t in texts.values())
+    assert any("https://t.me/testchan/2" in t for t in texts.values())
+    assert first["chat_id"] == GROUP
+
+
+def test_long_message_is_answered_with_a_native_quote_and_a_reaction(bot_app, fake, llm) -> None:
+    llm.enqueue(f"{NEWS[1]} [1]")
+    text = "@pf_bot " + "Долго рассказываю про свой отпуск и планы. " * 40
+    text += "Как продлить загранпаспорт?"
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(50, text))
+        await until(lambda: final_edits(fake))
+
+    run_bot(bot_app, scenario)
+    (placeholder,) = replies_to(fake, 50)
+    quote = placeholder["reply_parameters"]["quote"]
+    assert quote == "Как продлить загранпаспорт?" and quote in text
+    (reaction,) = fake.sent("setMessageReaction")
+    assert reaction["message_id"] == 50
+    assert reaction["reaction"] == [{"type": "emoji", "emoji": "👀"}]
+    assert "https://t.me/testchan/3" in final_edits(fake)[-1]["text"]
+
+
+def test_private_chat_streams_a_draft_then_sends_the_answer(bot_app, fake, llm) -> None:
+    bot_app.settings.telegram.private_chats = True
+    llm.default, llm.delay = f"{NEWS[1]} [1] " + "Подробности в посте [1]. " * 3, 0.05
+    bot_app.settings.telegram.edit_interval_s = 0.1
+
+    async def scenario(bot: Any) -> None:
+        private = group_message(60, "как продлить загранпаспорт?", chat=42)
+        private["chat"] = {"id": 42, "type": "private", "first_name": "U"}
+        fake.push(message=private)
+        await until(lambda: [p for p in fake.sent("sendMessage") if "reply_markup" in p])
+
+    run_bot(bot_app, scenario)
+    drafts = fake.sent("sendMessageDraft")
+    assert drafts and all(int(d["chat_id"]) == 42 for d in drafts)
+    (final,) = [p for p in fake.sent("sendMessage") if int(p["chat_id"]) == 42]
+    assert "https://t.me/testchan/3" in final["text"] and not fake.sent("editMessageText")

