@@ -25,7 +25,7 @@ DB_FILE = "posts.sqlite3"
 BM25_DIR = "bm25"
 REFUSAL_FILE = "refusal.json"
 # Part of the BM25 index's fingerprint: an index tokenised by an older rule is rebuilt.
-TOKENIZER_VERSION = ":tok2"
+TOKENIZER_VERSION = ":tok3"
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,9 @@ class Channel:
         self.docs.set_meta(
             language=main,
             latin_languages=",".join(dict.fromkeys([main, *used])),
-            languages=", ".join(f"{name} {share:.0%}" for name, share in shares.items()),
+            languages=", ".join(
+                f"{name} {share:.0%}" for name, share in shares.items() if share >= 0.005
+            ),
         )
         self._tokenizer = None
         return shares

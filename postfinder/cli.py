@@ -124,8 +124,8 @@ def index(
         calibrated = None
         changed = report.added or report.updated or not (channel.directory / REFUSAL_FILE).is_file()
         if app.settings.answer.auto_calibrate and changed:
-            with tqdm(desc="Calibrating", disable=json_out, file=sys.stderr) as bar:
-                calibrated = app.auto_calibrate(channel, _progress(bar))
+            with tqdm(desc="Calibrating", disable=json_out, file=sys.stderr) as progress_bar:
+                calibrated = app.auto_calibrate(channel, _progress(progress_bar))
     if json_out:
         _echo_json({**asdict(report), "calibration": channel.calibration()})
         return
@@ -139,13 +139,13 @@ def index(
         typer.echo(f"Refusal decision calibrated for this channel: {calibrated.fitted_on}.")
 
 
-def _progress(bar: Any) -> Callable[[int, int], None]:
-    """Adapt a tqdm bar to a ``(done, total)`` callback."""
+def _progress(progress_bar: Any) -> Callable[[int, int], None]:
+    """Adapt a tqdm progress_bar to a ``(done, total)`` callback."""
 
     def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        progress_bar.total = total
+        progress_bar.n = done
+        progress_bar.refresh()
 
     return update
 
@@ -370,8 +370,10 @@ def calibrate(
         app = _app(ctx)
         retriever = app.retriever(channel)
         if questions is None:
-            with tqdm(desc="Calibrating", file=sys.stderr) as bar:
-                model = auto_calibrate(retriever, app.settings.answer.context_posts, _progress(bar))
+            with tqdm(desc="Calibrating", file=sys.stderr) as progress_bar:
+                model = auto_calibrate(
+                    retriever, app.settings.answer.context_posts, _progress(progress_bar)
+                )
         else:
             items = load_questions(questions)
             results = [

@@ -49,7 +49,7 @@ def collect(work: Path, shared: Path) -> dict[str, dict]:
         std[std == 0] = 1.0
         data[name] = {
             "cal": cal,
-            "real": [r for r in real],
+            "real": list(real),
             "x": (np.asarray([select(features(r), FEATURE_NAMES) for r in real]) - mean) / std,
             "y": np.asarray([not item.get("should_refuse") for item in items], dtype=float),
             "kind": np.asarray([item.get("kind", "off_topic") for item in items]),

@@ -287,7 +287,7 @@ def auto_calibrate(
     sources = np.asarray(data.sources)
     codes = channel_language_codes(retriever.channel.meta.get("languages", ""))
     offtopic = probs[(sources == "offtopic") & np.isin(data.languages, sorted(codes))]
-    if len(offtopic) < 20:  # a language the bundled set barely covers: use them all
+    if len(offtopic) < 10:  # a language the bundled set barely covers: use them all
         offtopic = probs[sources == "offtopic"]
     positives = np.sort(probs[sources == "posts"])
     cap = positives[int(np.floor(max_false_refusal * (len(positives) - 1)))]

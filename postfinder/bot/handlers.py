@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial

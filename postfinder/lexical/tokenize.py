@@ -38,22 +38,25 @@ _SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 # Very frequent function words per Latin-script language, enough to tell them apart.
+# Frequent function words of two letters or more per Latin-script language, enough to
+# tell them apart (one-letter words such as "a", "o", "e" also appear in URLs and code).
 _LATIN_MARKERS: dict[str, frozenset[str]] = {
     "english": frozenset("the and of to is in that for with on are this was you what how".split()),
     "german": frozenset("der die und das ist nicht mit den ein zu von sich ich wie".split()),
     "french": frozenset("le la les et des est une pour dans que qui pas du au je".split()),
-    "spanish": frozenset("el la los las y que es una por para con del cómo qué".split()),
-    "italian": frozenset("il la che di e per una sono con non gli della come".split()),
-    "portuguese": frozenset("o a os as e que uma para com não do da em como".split()),
+    "spanish": frozenset("el la los las que es una por para con del cómo qué".split()),
+    "italian": frozenset("il la che di per una sono con non gli della come".split()),
+    "portuguese": frozenset("os as que uma para com não do da em como".split()),
     "dutch": frozenset("de het een en van is dat niet met voor zijn op".split()),
     "turkish": frozenset("bir ve bu da de için ile ne mi nasıl".split()),
-    "polish": frozenset("i w nie na się jest że do to jak czy".split()),
+    "polish": frozenset("nie na się jest że do to jak czy".split()),
 }
 LATIN_LANGUAGES = frozenset(_LATIN_MARKERS)
 CYRILLIC_LANGUAGE = "russian"
 DEFAULT_LATIN = "english"
 CJK_LANGUAGE = "cjk"
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_LINK_RE = re.compile(r"\S*(?:https?://|www\.|t\.me/)\S*|[@#]\w+")
 
 
 def available_languages() -> list[str]:
@@ -123,8 +126,10 @@ def text_language(text: str, default_latin: str = DEFAULT_LATIN) -> str:
     str
         A Snowball language name, or ``"cjk"`` for Chinese, Japanese and Korean.
     """
+    text = _LINK_RE.sub(" ", text)  # links and handles are Latin whatever the language
     counts: Counter[str] = Counter()
-    counts[CJK_LANGUAGE] = len(CJK_RE.findall(text))
+    # A CJK character carries about as much as a short word: weigh it like three letters.
+    counts[CJK_LANGUAGE] = 3 * len(CJK_RE.findall(text))
     counts["latin"] = len(LATIN_RE.findall(text))
     for pattern, language in _SCRIPTS:
         counts[language] += len(pattern.findall(text))
