@@ -222,6 +222,10 @@ class TelegramSettings(BaseModel):
     auto_answer: bool = Field(
         False, description="Default for chats: answer messages that look like questions."
     )
+    thread_auto_answer: bool = Field(
+        True,
+        description="Answer questions in a channel post's comment thread without a mention.",
+    )
     user_per_minute: float = Field(3.0, gt=0, description="Questions per user per minute.")
     chat_per_minute: float = Field(20.0, gt=0, description="Questions per chat per minute.")
     retention_days: int = Field(30, ge=1, description="Days question texts are kept.")

@@ -400,7 +400,8 @@ def test_comment_thread_answers_from_the_commented_post(bot_app, fake, llm) -> N
         fake.push(message=rink)
         fake.push(message=metro)
         await until(lambda: len(bot.threads) == 2)
-        fake.push(message=group_message(301, "@pf_bot когда откроется?", reply_to_message=rink))
+        fake.push(message=group_message(301, "А когда откроется?", reply_to_message=rink))
+        fake.push(message=group_message(302, "Красиво!", reply_to_message=rink))
         later = group_message(401, "@pf_bot а когда откроется?", message_thread_id=400)
         later["reply_to_message"] = group_message(399, "интересно", message_thread_id=400)
         fake.push(message=later)
@@ -408,6 +409,7 @@ def test_comment_thread_answers_from_the_commented_post(bot_app, fake, llm) -> N
 
     run_bot(bot_app, scenario)
     assert len(replies_to(fake, 301)) == 1 and len(replies_to(fake, 401)) == 1
+    assert not replies_to(fake, 302)  # a comment that is no question stays unanswered
     texts = {int(e["message_id"]): e["text"] for e in final_edits(fake)}
     first = replies_to(fake, 301)[0]
     assert texts and any("https://t.me/testchan/6" in t for t in texts.values())

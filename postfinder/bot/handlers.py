@@ -359,12 +359,16 @@ class PostFinderBot:
             and message.reply_to_message.from_user is not None
             and message.reply_to_message.from_user.id == self.bot_id
         )
-        auto = self.conversation.auto_answer(message.chat.id)
+        thread_post = self.thread_post(message)
+        # Under a channel post a question is meant for the post: no mention needed there.
+        auto = self.conversation.auto_answer(message.chat.id) or (
+            thread_post is not None and self.cfg.thread_auto_answer
+        )
         private = message.chat.type == ChatType.PRIVATE
         if not (mentioned or replied or private or (auto and looks_like_question(text))):
             return
         question = text.replace(f"@{self.username}", " ").strip() if self.username else text
-        await self.answer(message, channel_id, question)
+        await self.answer(message, channel_id, question, thread_post)
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer ``/ask question``."""
@@ -381,7 +385,9 @@ class PostFinderBot:
             return
         await self.answer(message, channel_id, question)
 
-    async def answer(self, message: Message, channel_id: int, question: str) -> None:
+    async def answer(
+        self, message: Message, channel_id: int, question: str, thread_post: int | None = None
+    ) -> None:
         """Hand one question to the conversation service with a Telegram replier."""
         assert message.from_user is not None
         incoming = Incoming(
@@ -390,7 +396,7 @@ class PostFinderBot:
             user_id=message.from_user.id,
             text=question,
             channel_id=channel_id,
-            thread_post=self.thread_post(message),
+            thread_post=thread_post,
         )
         await self.conversation.ask(incoming, TelegramReplier(message, self._edit))
 
