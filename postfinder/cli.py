@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -82,6 +83,9 @@ def _mode(value: str | None) -> SearchMode | None:
     return value  # type: ignore[return-value]
 
 
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
 def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -98,6 +102,11 @@ def main_options(
     ] = None,
 ) -> None:
     """Self-hosted question answering over a Telegram channel's own posts."""
+    # Question texts are personal data: files 0600 and folders 0700 from the start.
+    os.umask(0o077)
+    # Nothing phones home once a model is present; only `models pull` goes online.
+    for name in OFFLINE_ENV:
+        os.environ.setdefault(name, "1")
     with user_errors():
         settings = load_settings(config, data_dir=data_dir)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
@@ -532,6 +541,8 @@ def models_pull(
 ) -> None:
     """Download a recommended model from the Hugging Face hub into models/ and verify it."""
     settings: Settings = ctx.obj
+    for variable in OFFLINE_ENV:  # the one command that may reach the hub
+        os.environ[variable] = "0"
     with user_errors():
         path = pull(find_spec(name), settings.models_dir, HuggingFaceHub())
     typer.echo(f"Downloaded and verified {path}")

@@ -208,9 +208,17 @@ class TelegramSettings(BaseModel):
     )
     mode: Literal["polling", "webhook"] = Field("polling", description="How updates arrive.")
     webhook_url: str | None = Field(None, description="Public HTTPS URL for webhook mode.")
-    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    webhook_listen: str = Field(
+        "127.0.0.1",
+        description="Address the webhook server binds (behind your HTTPS reverse proxy; "
+        "0.0.0.0 in a container).",
+    )
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port of the webhook server.")
-    webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret token Telegram sends with every update; required in webhook mode "
+        "(updates without it are rejected).",
+    )
     channels: list[int] = Field(
         default_factory=list, description="Extra channel ids to index live (indexed ones count)."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from types import SimpleNamespace
@@ -452,3 +453,28 @@ def test_private_chat_streams_a_draft_then_sends_the_answer(bot_app, fake, llm) 
     assert drafts and all(int(d["chat_id"]) == 42 for d in drafts)
     (final,) = [p for p in fake.sent("sendMessage") if int(p["chat_id"]) == 42]
     assert "https://t.me/testchan/3" in final["text"] and not fake.sent("editMessageText")
+
+
+def test_webhook_mode_needs_a_secret_before_it_listens(bot_app, fake) -> None:
+    cfg = bot_app.settings.telegram
+    cfg.mode, cfg.webhook_url = "webhook", "https://bot.example.org/hook"
+    for secret in (None, "short", "has spaces in it, sixteen+"):
+        cfg.webhook_secret = SecretStr(secret) if secret else None
+        with pytest.raises(ConfigError, match="POSTFINDER_TELEGRAM__WEBHOOK_SECRET"):
+            run(bot_app)
+    assert not fake.sent("getMe")  # refused before contacting Telegram or listening
+    assert cfg.webhook_listen == "127.0.0.1"
+
+
+def test_token_is_redacted_from_tracebacks() -> None:
+    import logging
+
+    from postfinder.bot.wiring import RedactToken
+
+    try:
+        raise NetworkError("Bad Gateway: POST /bot123456:SECRET-TOKEN/sendMessage")
+    except NetworkError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactToken("123456:SECRET-TOKEN").filter(record)
+    text = logging.Formatter().format(record)
+    assert "SECRET-TOKEN" not in text and "/bot<token>/sendMessage" in text

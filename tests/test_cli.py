@@ -149,3 +149,22 @@ def test_calibrate_needs_labelled_questions(write_export, tmp_path: Path) -> Non
     questions.write_text('{"query": "метро", "relevant": [2]}\n', encoding="utf-8")
     code, _, err = run("calibrate", str(questions))
     assert code == 1 and "at least 10 answerable and 10 unanswerable" in err
+
+
+def test_data_is_private_and_hubs_stay_offline(write_export, monkeypatch) -> None:
+    import os
+    import stat
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    old = os.umask(0o022)
+    try:
+        code, _, _ = run("index", str(write_export()))
+        assert code == 0
+        assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+        data = Path(os.environ["POSTFINDER_DATA_DIR"])
+        for path in [data, *data.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    finally:
+        os.umask(old)

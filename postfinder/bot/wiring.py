@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from postfinder.app import App
 from postfinder.bot.handlers import PostFinderBot
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
+from postfinder.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 REJECTED_TOKEN = "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
 
 
@@ -34,7 +37,11 @@ class RedactToken(logging.Filter):
         self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the token in the message and its arguments."""
+        """Redact the token in the message, its arguments and its traceback text."""
+        if record.exc_info and not record.exc_text:
+            # Exception texts carry request URLs too (a 502 or 400 names the path).
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.token, "<token>")
         if self.token in str(record.msg):
             record.msg = str(record.msg).replace(self.token, "<token>")
         if record.args:
@@ -183,6 +190,26 @@ async def _close(storage: BotStorage, tasks: list[asyncio.Task[None]]) -> None:
     storage.close()
 
 
+def webhook_secret(cfg: TelegramSettings) -> str:
+    """Return the webhook secret, checked before anything listens.
+
+    Raises
+    ------
+    ConfigError
+        If the URL or a usable secret is missing: without the secret anyone who finds the
+        URL could post forged channel posts.
+    """
+    if not cfg.webhook_url:
+        raise ConfigError("Webhook mode needs POSTFINDER_TELEGRAM__WEBHOOK_URL.")
+    secret = cfg.webhook_secret.get_secret_value().strip() if cfg.webhook_secret else ""
+    if not WEBHOOK_SECRET_RE.fullmatch(secret):
+        raise ConfigError(
+            "Webhook mode needs POSTFINDER_TELEGRAM__WEBHOOK_SECRET: 16-256 characters of "
+            "A-Z, a-z, 0-9, _ and - (for example: openssl rand -hex 32)."
+        )
+    return secret
+
+
 def run(app: App) -> None:
     """Run the bot until interrupted (long polling, or a webhook server).
 
@@ -193,6 +220,7 @@ def run(app: App) -> None:
     """
     application, _ = build_application(app)
     cfg = app.settings.telegram
+    secret = webhook_secret(cfg) if cfg.mode == "webhook" else ""
     updates = Update.ALL_TYPES
     token = application.bot.token  # build_application checked it is there
     # A loop of its own: python-telegram-bot then runs on the default one as usual.
@@ -203,13 +231,11 @@ def run(app: App) -> None:
         loop.close()
     try:
         if cfg.mode == "webhook":
-            if not cfg.webhook_url:
-                raise ConfigError("Webhook mode needs POSTFINDER_TELEGRAM__WEBHOOK_URL.")
             application.run_webhook(
                 listen=cfg.webhook_listen,
                 port=cfg.webhook_port,
                 webhook_url=cfg.webhook_url,
-                secret_token=cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None,
+                secret_token=secret,
                 allowed_updates=updates,
             )
         else:
@@ -217,4 +243,7 @@ def run(app: App) -> None:
     except InvalidToken as exc:
         raise ConfigError(REJECTED_TOKEN) from exc
     except TelegramError as exc:
-        raise ConfigError(f"Cannot reach the Telegram Bot API at {cfg.base_url}: {exc}") from exc
+        reason = str(exc).replace(token, "<token>")
+        raise ConfigError(
+            f"Cannot reach the Telegram Bot API at {cfg.base_url}: {reason}"
+        ) from None

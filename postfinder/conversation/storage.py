@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import sqlite3
 import time
@@ -87,9 +88,11 @@ class BotStorage:
     @staticmethod
     def _load_secret(path: Path) -> bytes:
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(secrets.token_bytes(32))
-            path.chmod(0o600)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Created with its mode: never readable by others, not even for a moment.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
         return path.read_bytes()
 
     def pseudonym(self, user_id: int) -> str:
