@@ -22,8 +22,9 @@ from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.refusal import calibrate as calibrate_refusal
 from postfinder.app import App, build_app
 from postfinder.channels import REFUSAL_FILE
-from postfinder.errors import PostfinderError
+from postfinder.errors import ConfigError, PostfinderError
 from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
+from postfinder.ingest.post import parse_post_ref
 from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
 from postfinder.retrieval import SearchMode, SearchResult
 from postfinder.settings import Settings, load_settings, masked_dump
@@ -123,12 +124,21 @@ def index(
     username: Annotated[
         Optional[str], typer.Option(help="Public @username of the channel, for post links.")
     ] = None,
+    keep_missing: Annotated[
+        bool,
+        typer.Option(
+            "--keep-missing",
+            help="Keep indexed posts the export lacks (by default they count as deleted).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Index (or update) a channel from a Telegram Desktop JSON export."""
     with user_errors():
         app = _app(ctx)
-        report = app.indexer().index_export(path, chat, username, progress=not json_out)
+        report = app.indexer().index_export(
+            path, chat, username, progress=not json_out, keep_missing=keep_missing
+        )
         channel = app.catalog.get(report.channel_id)
         calibrated = None
         changed = report.added or report.updated or not (channel.directory / REFUSAL_FILE).is_file()
@@ -144,6 +154,11 @@ def index(
         f"{report.unchanged} unchanged; {report.chunks} chunks embedded in "
         f"{report.seconds:.1f} s."
     )
+    if report.removed:
+        typer.echo(
+            f"{report.removed} indexed posts are missing from the export (deleted in the "
+            "channel) and were removed; --keep-missing keeps them."
+        )
     if calibrated is not None:
         typer.echo(f"Refusal decision calibrated for this channel: {calibrated.fitted_on}.")
 
@@ -395,6 +410,26 @@ def calibrate(
         path = output or retriever.channel.directory / REFUSAL_FILE
         model.save(path)
     typer.echo(f"Refusal calibration written to {path}: {model.fitted_on}.")
+
+
+@cli.command(name="forget-post")
+def forget_post(
+    ctx: typer.Context,
+    post: Annotated[str, typer.Argument(help="Post link (https://t.me/...) or post id.")],
+    channel: ChannelOpt = None,
+) -> None:
+    """Remove one post from every store (documents, BM25, vectors): it is never cited again."""
+    with user_errors():
+        try:
+            selector, post_id = parse_post_ref(post)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        app = _app(ctx)
+        target = app.catalog.resolve(channel or selector)
+        if not target.docs.get([post_id]):
+            raise ConfigError(f"Post {post_id} is not indexed in channel {target.id}.")
+        app.indexer().remove_posts(target, [post_id])
+    typer.echo(f"Post {post_id} removed from channel {target.id}: documents, BM25 and vectors.")
 
 
 @cli.command()

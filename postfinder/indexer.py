@@ -29,6 +29,7 @@ class IndexReport:
     unchanged: int
     chunks: int
     seconds: float
+    removed: int = 0
 
     @property
     def embedded_per_second(self) -> float:
@@ -80,6 +81,7 @@ class Indexer:
         chat: str | None = None,
         username: str | None = None,
         progress: bool = True,
+        keep_missing: bool = False,
     ) -> IndexReport:
         """Index a Telegram Desktop export, adding new posts and updating edited ones.
 
@@ -98,6 +100,10 @@ class Indexer:
             Public username of the channel, for ``t.me/<username>/<id>`` links.
         progress
             Show a progress bar on stderr.
+        keep_missing
+            Keep indexed posts that the export lacks within its range of post ids.
+            By default they are removed: the owner deleted them (the Bot API sends no
+            event for deletions, so a newer export is how PostFinder learns of them).
 
         Returns
         -------
@@ -129,7 +135,12 @@ class Indexer:
             if batch:
                 chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
                 progress_bar.update(len(batch))
-        if todo or not (channel.directory / "bm25").is_dir():
+        removed = 0
+        if new_hashes and not keep_missing:
+            low, high = min(new_hashes), max(new_hashes)
+            missing = [p for p in channel.docs.ids() if low <= p <= high and p not in new_hashes]
+            removed = self.remove_posts(channel, missing, refresh_lexical=False)
+        if todo or removed or not (channel.directory / "bm25").is_dir():
             channel.rebuild_lexical()
         channel.touch()
         return IndexReport(
@@ -141,6 +152,7 @@ class Indexer:
             unchanged=len(new_hashes) - len(todo),
             chunks=chunks,
             seconds=time.perf_counter() - started,
+            removed=removed,
         )
 
     def add_posts(
@@ -181,6 +193,29 @@ class Indexer:
             channel.rebuild_lexical()
             channel.touch()
         return len(records)
+
+    def remove_posts(
+        self, channel: Channel, post_ids: Iterable[int], refresh_lexical: bool = True
+    ) -> int:
+        """Remove posts from every store of the channel: vectors, documents, BM25.
+
+        Vectors go first: a crash before the rows are deleted leaves posts that the
+        next run removes again, never vectors nobody can see.
+
+        Returns
+        -------
+        int
+            Number of posts that were stored.
+        """
+        ids = sorted(set(post_ids))
+        if not ids:
+            return 0
+        channel.vectors.delete_posts(channel.collection, ids)
+        removed = channel.docs.delete(ids)
+        if refresh_lexical:
+            channel.rebuild_lexical()
+            channel.touch()
+        return removed
 
     def reembed(self, channel: Channel, progress: bool = True) -> int:
         """Recompute every vector of a channel with the configured embedder.

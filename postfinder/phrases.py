@@ -65,15 +65,29 @@ PHRASES: dict[str, dict[str, str]] = {
         "ru": "Я отвечаю на вопросы по постам этого канала и даю ссылки на них.\n"
         "Спросите через /ask <вопрос>, упомяните меня или ответьте на моё сообщение.\n"
         "Администраторам: /stats (что спрашивали и на что в канале нет ответа), "
-        "/settings auto on|off, /settings language ru|en|uk|zh|auto.",
+        "/settings auto on|off, /settings language ru|en|uk|zh|auto, "
+        "/forget <ссылка на удалённый пост>.",
         "en": "I answer questions from this channel's posts, with links to them.\n"
         "Ask with /ask <question>, mention me, or reply to my message.\n"
         "Admins: /stats (what was asked, what the channel could not answer), "
-        "/settings auto on|off, /settings language ru|en|uk|zh|auto.",
+        "/settings auto on|off, /settings language ru|en|uk|zh|auto, "
+        "/forget <link of a deleted post>.",
     },
     "settings_usage": {
         "ru": "Использование: /settings auto on|off, /settings language ru|en|uk|zh|auto",
         "en": "Usage: /settings auto on|off, /settings language ru|en|uk|zh|auto",
+    },
+    "forget_usage": {
+        "ru": "Использование: /forget <ссылка на пост>",
+        "en": "Usage: /forget <post link>",
+    },
+    "forgotten": {
+        "ru": "Пост {post} удалён из поиска: бот больше не будет на него ссылаться.",
+        "en": "Post {post} is removed from the search: the bot will not cite it again.",
+    },
+    "not_indexed": {
+        "ru": "Поста {post} нет в поиске этого канала.",
+        "en": "Post {post} is not in this channel's search.",
     },
 }
 LANGUAGES = ("ru", "uk", "en", "zh")

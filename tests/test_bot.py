@@ -478,3 +478,25 @@ def test_token_is_redacted_from_tracebacks() -> None:
     RedactToken("123456:SECRET-TOKEN").filter(record)
     text = logging.Formatter().format(record)
     assert "SECRET-TOKEN" not in text and "/bot<token>/sendMessage" in text
+
+
+def test_admin_forgets_a_deleted_post_and_it_is_never_cited_again(bot_app, fake, llm) -> None:
+    fake.admins.add((GROUP, 7))
+    llm.default = "[1]"  # drafts fail the check: the extract shows which post was used
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=group_message(20, "/forget https://t.me/testchan/3", user=42))
+        await until(lambda: replies_to(fake, 20))
+        fake.push(message=group_message(21, "/forget https://t.me/testchan/3", user=7))
+        await until(lambda: replies_to(fake, 21))
+        fake.push(message=group_message(22, "/forget https://t.me/otherchan/3", user=7))
+        await until(lambda: replies_to(fake, 22))
+        fake.push(message=group_message(23, "@pf_bot как продлить загранпаспорт?", user=43))
+        await until(lambda: final_edits(fake))
+
+    run_bot(bot_app, scenario)
+    assert "только для администраторов" in replies_to(fake, 20)[0]["text"]
+    assert "Пост 3 удалён из поиска" in replies_to(fake, 21)[0]["text"]
+    assert "/forget" in replies_to(fake, 22)[0]["text"]
+    assert "testchan/3" not in final_edits(fake)[-1]["text"]
+    assert 3 not in bot_app.catalog.get(CHANNEL_ID).docs.ids()

@@ -168,3 +168,17 @@ def test_data_is_private_and_hubs_stay_offline(write_export, monkeypatch) -> Non
             assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
     finally:
         os.umask(old)
+
+
+def test_forget_post_by_link_removes_it_from_search(write_export) -> None:
+    assert run("index", str(write_export()), "--username", "testchan")[0] == 0
+    code, out, _ = run("forget-post", "https://t.me/testchan/3")
+    assert code == 0
+    assert out == f"Post 3 removed from channel {CHANNEL_ID}: documents, BM25 and vectors.\n"
+    for mode in ("bm25", "dense", "hybrid"):
+        code, out, _ = run("search", "загранпаспорт пошлина", "--mode", mode, "--json")
+        assert 3 not in [h["post_id"] for h in json.loads(out)["hits"]]
+    code, _, err = run("forget-post", "3")
+    assert code == 1 and f"Post 3 is not indexed in channel {CHANNEL_ID}" in err
+    code, _, err = run("forget-post", "evil.com/login")
+    assert code == 1 and "is not a post link" in err

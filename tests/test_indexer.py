@@ -112,3 +112,25 @@ def test_bm25_index_is_rebuilt_when_missing(app: App, write_export) -> None:
     assert hits[0].post_id == 3
     assert (channel.directory / "bm25").is_dir()
     fresh.close()
+
+
+def test_posts_missing_from_a_newer_export_are_removed_everywhere(app, write_export) -> None:
+
+    first = write_export()
+    app.indexer().index_export(first, username="testchan", progress=False)
+    newer = [service(1)] + [message(i + 2, t) for i, t in enumerate(NEWS) if i + 2 != 3]
+    report = app.indexer().index_export(write_export(newer, name="b.json"), progress=False)
+    assert report.removed == 1
+    retriever = app.retriever(None)
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = retriever.search("загранпаспорт пошлина", k=10, mode=mode).hits  # type: ignore[arg-type]
+        assert 3 not in [h.post_id for h in hits], mode
+    assert app.catalog.get(CHANNEL_ID).vectors.count(retriever.channel.collection) == 5
+    # A partial export (only the newest posts) removes nothing older than its range.
+    partial = [message(7, NEWS[5])]
+    report = app.indexer().index_export(write_export(partial, name="c.json"), progress=False)
+    assert report.removed == 0 and retriever.channel.docs.count() == 5
+    ends = write_export([message(2, NEWS[0]), message(7, NEWS[5])], name="d.json")
+    kept = app.indexer().index_export(ends, progress=False, keep_missing=True)
+    assert kept.removed == 0 and retriever.channel.docs.count() == 5
+    assert app.indexer().index_export(ends, progress=False).removed == 3

@@ -35,7 +35,7 @@ from postfinder.app import App
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.conversation.service import Incoming
 from postfinder.conversation.storage import BotStorage
-from postfinder.ingest.post import Post
+from postfinder.ingest.post import Post, parse_post_ref
 from postfinder.ingest.telegram_export import ChatInfo, flatten_text
 from postfinder.phrases import LANGUAGES, phrase
 from postfinder.settings import TelegramSettings
@@ -400,6 +400,11 @@ class PostFinderBot:
         )
         await self.conversation.ask(incoming, TelegramReplier(message, self._edit))
 
+    def _language(self, message: Message) -> str:
+        """Language for replies to commands: the chat's, the text's, else the member's app's."""
+        code = (message.from_user.language_code or "")[:2] if message.from_user else ""
+        return self.conversation.language(message.chat.id, message.text or "", code)
+
     async def _edit(self, message: Message, text: str, markup: Any = None) -> Message | bool:
         try:
             return await with_retry(
@@ -439,7 +444,7 @@ class PostFinderBot:
         message = update.effective_message
         if message is None:
             return
-        language = self.conversation.language(message.chat.id, message.text or "")
+        language = self._language(message)
         if not await self.is_admin(message):
             await with_retry(lambda: message.reply_text(phrase("admins", language)))
             return
@@ -452,7 +457,7 @@ class PostFinderBot:
         message = update.effective_message
         if message is None:
             return
-        language = self.conversation.language(message.chat.id, message.text or "")
+        language = self._language(message)
         if not await self.is_admin(message):
             await with_retry(lambda: message.reply_text(phrase("admins", language)))
             return
@@ -475,11 +480,39 @@ class PostFinderBot:
             )
         )
 
+    async def on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Remove a deleted channel post from the search (chat admins only)."""
+        message = update.effective_message
+        if message is None:
+            return
+        language = self._language(message)
+        channel_id = self.channel_for(message)
+        if channel_id is None or not await self.is_admin(message):
+            await with_retry(lambda: message.reply_text(phrase("admins", language)))
+            return
+        try:
+            selector, post_id = parse_post_ref(" ".join(context.args or []))
+        except ValueError:
+            selector, post_id = "", 0
+        channel = self.app.catalog.get(channel_id, create=True)
+        names = {str(channel_id), f"@{channel.meta.get('username', '')}".lower()}
+        if not post_id or (selector is not None and selector.lower() not in names):
+            await with_retry(lambda: message.reply_text(phrase("forget_usage", language)))
+            return
+        indexer = self.app.indexer()
+        removed = await self.app.work_queue.run(
+            lambda _cancel: indexer.remove_posts(channel, [post_id])
+        )
+        key = "forgotten" if removed else "not_indexed"
+        reply = phrase(key, language).format(post=post_id)
+        await with_retry(lambda: message.reply_text(reply))
+        log.info("Post %s of channel %s forgotten on request of an admin", post_id, channel_id)
+
     async def on_help(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Explain how to use the bot."""
         message = update.effective_message
         if message is not None:
-            text = phrase("help", self.conversation.language(message.chat.id, message.text or ""))
+            text = phrase("help", self._language(message))
             await with_retry(lambda: message.reply_text(text))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

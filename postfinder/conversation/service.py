@@ -22,7 +22,7 @@ from postfinder.conversation.ratelimit import TokenBuckets
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import PostfinderError
 from postfinder.generation.service import WorkQueue
-from postfinder.phrases import phrase
+from postfinder.phrases import LANGUAGES, phrase
 from postfinder.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,19 @@ class Conversation:
         self.edit_interval_s = edit_interval_s
         self.default_auto = default_auto
 
-    def language(self, chat_id: int, text: str) -> str:
-        """The chat's chosen language, else the one the text is written in."""
+    def language(self, chat_id: int, text: str, fallback: str = "") -> str:
+        """The chat's chosen language, else the one the text is written in.
+
+        ``fallback`` (e.g. the member's app language) is used when the text has no
+        words to tell it by, as in "/forget https://t.me/..." .
+        """
         hint = self.storage.chat_settings(chat_id, self.default_auto).language
-        return hint if hint and hint != "auto" else detect_language(text)
+        if hint and hint != "auto":
+            return hint
+        words = [w for w in text.split() if not w.startswith(("/", "@", "http", "t.me"))]
+        if not any(ch.isalpha() for ch in "".join(words)) and fallback in LANGUAGES:
+            return fallback
+        return detect_language(text)
 
     def auto_answer(self, chat_id: int) -> bool:
         """Whether the chat wants questions answered without a mention."""

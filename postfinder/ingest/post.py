@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 
@@ -76,3 +77,35 @@ def post_link(channel_id: int, post_id: int, username: str | None) -> str:
     if username:
         return f"https://t.me/{username.lstrip('@')}/{post_id}"
     return f"https://t.me/c/{channel_id}/{post_id}"
+
+
+_POST_LINK_RE = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:(c)/(\d+)|([A-Za-z0-9_]{4,}))/(\d+)/?$"
+)
+
+
+def parse_post_ref(text: str) -> tuple[str | None, int]:
+    """Read a post reference: a t.me link (public or ``t.me/c/``) or a bare post id.
+
+    Returns
+    -------
+    tuple
+        ``(channel selector or None, post id)``; the selector is the channel id or
+        ``@username`` named by the link.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is neither.
+    """
+    value = text.strip()
+    if value.isdigit():
+        return None, int(value)
+    match = _POST_LINK_RE.match(value)
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a post link (https://t.me/<channel>/<id> or "
+            "https://t.me/c/<channel id>/<id>) or a post id"
+        )
+    private, channel_id, username, post_id = match.groups()
+    return (channel_id if private else f"@{username}"), int(post_id)

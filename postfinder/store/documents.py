@@ -112,6 +112,18 @@ class DocumentStore:
                 ],
             )
 
+    def delete(self, post_ids: Iterable[int]) -> int:
+        """Remove posts; return how many existed."""
+        ids = list(post_ids)
+        if not ids:
+            return 0
+        self._meta = None
+        marks = ",".join("?" * len(ids))
+        with self._db:
+            self._bump_revision()
+            cursor = self._db.execute(f"DELETE FROM posts WHERE id IN ({marks})", ids)
+            return int(cursor.rowcount)
+
     def mark_all_unembedded(self) -> None:
         """Flag every post as needing new vectors (before re-embedding the channel)."""
         self._meta = None
