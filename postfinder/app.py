@@ -19,7 +19,7 @@ from postfinder.embeddings.factory import build_embedder
 from postfinder.generation.base import Generator
 from postfinder.generation.factory import build_generator
 from postfinder.generation.service import WorkQueue
-from postfinder.indexer import Indexer
+from postfinder.indexer import Indexer, IndexReport
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
 from postfinder.store.factory import build_vector_store
@@ -126,6 +126,18 @@ class App:
         model = auto_calibrate(retriever, self.settings.answer.context_posts, progress)
         model.save(path)
         return model
+
+    def calibrate_if_changed(
+        self, report: IndexReport, progress: Callable[[int, int], None] | None = None
+    ) -> RefusalModel | None:
+        """After indexing: recalibrate the channel when its posts changed (or never was)."""
+        channel = self.catalog.get(report.channel_id)
+        changed = report.added or report.updated or report.removed
+        if not self.settings.answer.auto_calibrate:
+            return None
+        if not changed and (channel.directory / REFUSAL_FILE).is_file():
+            return None
+        return self.auto_calibrate(channel, progress)
 
     def refusal_model(self, channel: Channel) -> RefusalModel:
         """Return the configured, the channel's own, or the shipped refusal calibration."""

@@ -18,16 +18,19 @@ from typing import Annotated, Any, Optional
 import typer
 from tqdm import tqdm
 
+from postfinder import inbox
 from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.refusal import calibrate as calibrate_refusal
 from postfinder.app import App, build_app
 from postfinder.channels import REFUSAL_FILE
-from postfinder.errors import ConfigError, PostfinderError
+from postfinder.errors import ConfigError, ExportError, PostfinderError
 from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
+from postfinder.indexer import IndexReport
 from postfinder.ingest.post import parse_post_ref
 from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
 from postfinder.retrieval import SearchMode, SearchResult
 from postfinder.settings import Settings, load_settings, masked_dump
+from postfinder.store.lock import DataDirBusyError, WriterLock
 
 cli = typer.Typer(
     help="PostFinder: find the posts of a Telegram channel that answer a question.",
@@ -134,20 +137,61 @@ def index(
     json_out: JsonOpt = False,
 ) -> None:
     """Index (or update) a channel from a Telegram Desktop JSON export."""
+    settings: Settings = ctx.obj
     with user_errors():
-        app = _app(ctx)
-        report = app.indexer().index_export(
-            path, chat, username, progress=not json_out, keep_missing=keep_missing
-        )
-        channel = app.catalog.get(report.channel_id)
-        calibrated = None
-        changed = report.added or report.updated or not (channel.directory / REFUSAL_FILE).is_file()
-        if app.settings.answer.auto_calibrate and changed:
+        try:
+            lock = WriterLock(settings.data_dir, "index").acquire()
+        except DataDirBusyError as busy:
+            if busy.holder.get("command") != "serve":
+                raise
+            _index_through_bot(settings, busy, path, chat, username, keep_missing, json_out)
+            return
+        try:
+            app = _app(ctx)
+            report = app.indexer().index_export(
+                path, chat, username, progress=not json_out, keep_missing=keep_missing
+            )
+            channel = app.catalog.get(report.channel_id)
             with tqdm(desc="Calibrating", disable=json_out, file=sys.stderr) as progress_bar:
-                calibrated = app.auto_calibrate(channel, _progress(progress_bar))
+                calibrated = app.calibrate_if_changed(report, _progress(progress_bar))
+        finally:
+            lock.release()
     if json_out:
         _echo_json({**asdict(report), "calibration": channel.calibration()})
         return
+    _print_report(report)
+    if calibrated is not None:
+        typer.echo(f"Refusal decision calibrated for this channel: {calibrated.fitted_on}.")
+
+
+def _index_through_bot(
+    settings: Settings,
+    busy: DataDirBusyError,
+    path: Path,
+    chat: str | None,
+    username: str | None,
+    keep_missing: bool,
+    json_out: bool,
+) -> None:
+    """Hand the export to the running bot (the data directory's writer) and wait."""
+    folder = inbox.hand_over(settings.data_dir, path, chat, username, keep_missing)
+    typer.echo(
+        f"The bot (pid {busy.holder.get('pid', '?')}) is running and writes this data "
+        "directory: the export was handed to it and is indexed between members' questions. "
+        "Waiting for it (Ctrl-C stops waiting, not the update)…",
+        err=True,
+    )
+    outcome = inbox.wait(folder)
+    if outcome.get("error"):
+        raise ExportError(str(outcome["error"]))
+    report = IndexReport(**outcome["report"])
+    if json_out:
+        _echo_json(asdict(report))
+        return
+    _print_report(report)
+
+
+def _print_report(report: IndexReport) -> None:
     typer.echo(
         f"Channel {report.channel_id} ({report.channel_name}): {report.posts_in_export} posts "
         f"with text in the export; {report.added} added, {report.updated} updated, "
@@ -159,8 +203,6 @@ def index(
             f"{report.removed} indexed posts are missing from the export (deleted in the "
             "channel) and were removed; --keep-missing keeps them."
         )
-    if calibrated is not None:
-        typer.echo(f"Refusal decision calibrated for this channel: {calibrated.fitted_on}.")
 
 
 def _progress(progress_bar: Any) -> Callable[[int, int], None]:
@@ -424,18 +466,19 @@ def forget_post(
             selector, post_id = parse_post_ref(post)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        app = _app(ctx)
-        target = app.catalog.resolve(channel or selector)
-        if not target.docs.get([post_id]):
-            raise ConfigError(f"Post {post_id} is not indexed in channel {target.id}.")
-        app.indexer().remove_posts(target, [post_id])
+        with WriterLock(ctx.obj.data_dir, "forget-post"):
+            app = _app(ctx)
+            target = app.catalog.resolve(channel or selector)
+            if not target.docs.get([post_id]):
+                raise ConfigError(f"Post {post_id} is not indexed in channel {target.id}.")
+            app.indexer().remove_posts(target, [post_id])
     typer.echo(f"Post {post_id} removed from channel {target.id}: documents, BM25 and vectors.")
 
 
 @cli.command()
 def reembed(ctx: typer.Context, channel: ChannelOpt = None) -> None:
     """Recompute a channel's vectors with the configured embedder (after changing models)."""
-    with user_errors():
+    with user_errors(), WriterLock(ctx.obj.data_dir, "reembed"):
         app = _app(ctx)
         target = app.catalog.resolve(channel)
         chunks = app.indexer().reembed(target)
@@ -466,7 +509,8 @@ def demo(ctx: typer.Context) -> None:
     sample = resources.files("postfinder") / "sample" / "result.json"
     with user_errors(), resources.as_file(sample) as path:
         app = _app(ctx)
-        report = app.indexer().index_export(path, username="postfinder_sample", progress=False)
+        with WriterLock(ctx.obj.data_dir, "demo"):
+            report = app.indexer().index_export(path, username="postfinder_sample", progress=False)
         typer.echo(
             f"Indexed sample channel '{report.channel_name}': {report.posts_in_export} posts "
             f"({report.added} new, {report.updated} updated, {report.unchanged} unchanged) "
@@ -490,7 +534,7 @@ def serve(ctx: typer.Context) -> None:
     # Imported here: python-telegram-bot is only needed by this command.
     from postfinder.bot.wiring import run  # pylint: disable=import-outside-toplevel
 
-    with user_errors():
+    with user_errors(), WriterLock(ctx.obj.data_dir, "serve"):
         run(_app(ctx))
 
 

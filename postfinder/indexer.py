@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +110,31 @@ class Indexer:
         IndexReport
             Counts and timing.
         """
+        steps = self.index_steps(path, chat, username, keep_missing)
+        with tqdm(desc="Indexing", unit="post", disable=not progress) as progress_bar:
+            try:
+                while True:
+                    done, total = next(steps)
+                    progress_bar.total = total
+                    progress_bar.n = done
+                    progress_bar.refresh()
+            except StopIteration as finished:
+                report: IndexReport = finished.value
+        return report
+
+    def index_steps(
+        self,
+        path: Path,
+        chat: str | None = None,
+        username: str | None = None,
+        keep_missing: bool = False,
+    ) -> Generator[tuple[int, int], None, IndexReport]:
+        """Index an export one batch at a time (see `index_export`).
+
+        Yields ``(posts done, posts to do)`` after validation and after each batch, so
+        a running bot can interleave members' questions with an update; the generator's
+        return value is the `IndexReport`.
+        """
         started = time.perf_counter()
         export = TelegramExport(path)
         info = export.select_chat(chat)
@@ -119,22 +144,22 @@ class Indexer:
         stored = channel.docs.hashes()
         todo = {pid for pid, digest in new_hashes.items() if stored.get(pid) != digest}
         updated = sum(1 for pid in todo if pid in stored)
-        chunks = 0
-        with tqdm(
-            total=len(todo), desc="Indexing", unit="post", disable=not progress or not todo
-        ) as progress_bar:
-            batch: dict[int, Post] = {}
-            for post in export.iter_posts(info):
-                if post.id not in todo:
-                    continue
-                batch[post.id] = post
-                if len(batch) >= self.batch_size:
-                    chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
-                    progress_bar.update(len(batch))
-                    batch = {}
-            if batch:
+        chunks = done = 0
+        yield done, len(todo)
+        batch: dict[int, Post] = {}
+        for post in export.iter_posts(info):
+            if post.id not in todo:
+                continue
+            batch[post.id] = post
+            if len(batch) >= self.batch_size:
                 chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
-                progress_bar.update(len(batch))
+                done += len(batch)
+                batch = {}
+                yield done, len(todo)
+        if batch:
+            chunks += self.add_posts(channel, batch.values(), refresh_lexical=False)
+            done += len(batch)
+            yield done, len(todo)
         removed = 0
         if new_hashes and not keep_missing:
             low, high = min(new_hashes), max(new_hashes)

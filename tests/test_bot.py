@@ -500,3 +500,45 @@ def test_admin_forgets_a_deleted_post_and_it_is_never_cited_again(bot_app, fake,
     assert "/forget" in replies_to(fake, 22)[0]["text"]
     assert "testchan/3" not in final_edits(fake)[-1]["text"]
     assert 3 not in bot_app.catalog.get(CHANNEL_ID).docs.ids()
+
+
+def test_index_while_serving_is_handed_to_the_bot(bot_app, fake, llm, write_export) -> None:
+    from conftest import message, service
+    from typer.testing import CliRunner
+
+    from postfinder.cli import cli
+    from postfinder.store.lock import WriterLock
+
+    llm.default = f"{NEWS[1]} [1]"
+    newer = write_export(
+        [service(1)]
+        + [message(i + 2, t) for i, t in enumerate(NEWS)]
+        + [message(9, "Бассейн на Лесной закрыт на ремонт до 1 апреля.")],
+        name="newer.json",
+    )
+    outcome: dict[str, Any] = {}
+
+    async def scenario(bot: Any) -> None:
+        # What `postfinder serve` holds while it runs:
+        with WriterLock(bot_app.settings.data_dir, "serve"):
+            cli_run = asyncio.create_task(
+                asyncio.to_thread(
+                    CliRunner().invoke,
+                    cli,
+                    ["--data-dir", str(bot_app.settings.data_dir), "index", str(newer)],
+                    env={"POSTFINDER_EMBEDDING__MODE": "fake", "POSTFINDER_LLM__MODE": "none"},
+                )
+            )
+            fake.push(message=group_message(70, "@pf_bot как продлить загранпаспорт?"))
+            result = await asyncio.wait_for(cli_run, 30)
+            await until(lambda: final_edits(fake))
+        outcome["result"] = result
+
+    run_bot(bot_app, scenario)
+    result = outcome["result"]
+    assert result.exit_code == 0, result.output
+    assert "the export was handed to it" in result.stderr
+    assert "1 added, 0 updated, 6 unchanged" in result.stdout
+    assert 9 in bot_app.catalog.get(CHANNEL_ID).docs.ids()
+    assert "https://t.me/testchan/3" in final_edits(fake)[-1]["text"]
+    assert not list((bot_app.settings.data_dir / "inbox").iterdir())

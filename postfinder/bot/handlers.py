@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from telegram import (
@@ -29,12 +31,14 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
+from postfinder import inbox
 from postfinder.answering.pipeline import Answer
 from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.conversation.service import Incoming
 from postfinder.conversation.storage import BotStorage
+from postfinder.indexer import IndexReport
 from postfinder.ingest.post import Post, parse_post_ref
 from postfinder.ingest.telegram_export import ChatInfo, flatten_text
 from postfinder.phrases import LANGUAGES, phrase
@@ -332,6 +336,42 @@ class PostFinderBot:
         title = message.chat.title or ""
         await self.app.work_queue.run(lambda _cancel: self._index(channel_id, title, post))
         log.info("Indexed post %s of channel %s", post.id, channel_id)
+
+    async def watch_inbox(self, poll_s: float = 2.0) -> None:
+        """Index the exports `postfinder index` hands over while the bot runs."""
+        while True:
+            for folder in inbox.pending(self.app.settings.data_dir):
+                await self.index_handed_over(folder)
+            await asyncio.sleep(poll_s)
+
+    async def index_handed_over(self, folder: Path) -> None:
+        """Index one handed-over export, one batch per turn of the work queue."""
+        request = inbox.read_request(folder)
+        steps = self.app.indexer().index_steps(
+            folder / inbox.EXPORT_FILE,
+            request.get("chat"),
+            request.get("username"),
+            bool(request.get("keep_missing")),
+        )
+
+        def step(_cancel: threading.Event) -> IndexReport | None:
+            try:
+                next(steps)
+                return None
+            except StopIteration as finished:
+                return finished.value  # type: ignore[no-any-return]
+
+        try:
+            report = None
+            while report is None:  # members' questions get the queue between batches
+                report = await self.app.work_queue.run(step)
+            await self.app.work_queue.run(lambda _cancel: self.app.calibrate_if_changed(report))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            log.warning("Handed-over export %s not indexed: %s", folder.name, exc)
+            inbox.finish(folder, None, str(exc))
+            return
+        inbox.finish(folder, report, None)
+        log.info("Indexed a handed-over export: %s", report)
 
     def _index(self, channel_id: int, title: str, post: Post) -> None:
         indexer = self.app.indexer()

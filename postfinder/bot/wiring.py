@@ -156,6 +156,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         await bot.discover_groups(me)
         heartbeat = app.settings.data_dir / HEARTBEAT_FILE
         tasks.append(asyncio.create_task(_beat(heartbeat)))
+        tasks.append(asyncio.create_task(bot.watch_inbox()))
 
     application = (
         Application.builder()
