@@ -88,6 +88,12 @@ class VectorStoreSettings(BaseModel):
         None, description="Bearer token for the Chroma server, if it requires one."
     )
     hnsw_ef_search: int = Field(100, ge=10, description="HNSW search breadth (recall vs speed).")
+    exact_search_limit: int = Field(
+        50_000,
+        ge=0,
+        description="Channels with up to this many chunks are searched exactly (same ranks "
+        "on every run); larger ones use the approximate HNSW index.",
+    )
 
 
 class LexicalSettings(BaseModel):

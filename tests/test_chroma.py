@@ -103,3 +103,28 @@ def test_index_and_search_through_server(chroma_server: int, write_export) -> No
     app.indexer().index_export(write_export(), progress=False)
     assert app.retriever().search("загранпаспорт", k=1).hits[0].post_id == 3
     app.close()
+
+
+def test_exact_search_ranks_like_brute_force_and_the_same_every_time(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    records = [ChunkRecord(i // 2, i % 2, f"t{i}") for i in range(400)]
+    queries = rng.normal(size=(20, 16)).astype(np.float32)
+    expected = []
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    for q in queries:
+        sims = unit @ (q / np.linalg.norm(q))
+        expected.append([(records[i].post_id, records[i].chunk) for i in np.argsort(-sims)[:10]])
+    runs = []
+    for attempt in range(2):  # two databases built in different insertion orders
+        order = rng.permutation(400)
+        store = ChromaVectorStore(VectorStoreSettings(), tmp_path / f"db{attempt}")
+        store.add("col_exact", [records[i] for i in order], vectors[order])
+        runs.append(
+            [[(m.post_id, m.chunk) for m in store.query("col_exact", q, 10)] for q in queries]
+        )
+        store.add(
+            "col_exact", [ChunkRecord(999, 0, "new")], queries[:1]
+        )  # the cache follows writes
+        assert store.query("col_exact", queries[0], 1)[0].post_id == 999
+    assert runs[0] == runs[1] == expected

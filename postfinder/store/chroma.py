@@ -39,7 +39,10 @@ class ChromaVectorStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self._ef_search = settings.hnsw_ef_search
+        self._exact_limit = settings.exact_search_limit
         self._collections: dict[str, Any] = {}
+        # collection -> (chunk count, unit vectors, metadata, texts) for exact search
+        self._exact: dict[str, tuple[int, Any, list[Any], list[str]]] = {}
         try:
             if settings.mode == "http":
                 headers = {}
@@ -90,6 +93,7 @@ class ChromaVectorStore:
     def add(self, collection: str, records: Sequence[ChunkRecord], vectors: Vectors) -> None:
         """Store chunks with their vectors."""
         col = self._collection(collection)
+        self._exact.pop(collection, None)
         for start in range(0, len(records), self._max_batch):
             part = records[start : start + self._max_batch]
             col.upsert(
@@ -104,6 +108,7 @@ class ChromaVectorStore:
         if not post_ids:
             return
         col = self._collection(collection)
+        self._exact.pop(collection, None)
         for start in range(0, len(post_ids), self._max_batch):
             ids = [int(p) for p in post_ids[start : start + self._max_batch]]
             col.delete(where={"post_id": {"$in": ids}})
@@ -116,6 +121,8 @@ class ChromaVectorStore:
         total = col.count()
         if not total:
             return []
+        if total <= self._exact_limit:
+            return self._exact_query(collection, col, total, vector, n)
         result = col.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=min(n, total),
@@ -128,6 +135,51 @@ class ChromaVectorStore:
             )
         ]
 
+    def _exact_query(
+        self, name: str, col: Any, total: int, vector: Vectors, n: int
+    ) -> list[ChunkMatch]:
+        """Cosine similarity against every chunk: exact, and the same ranks on every run.
+
+        HNSW is approximate and depends on insertion order; for a channel of a few
+        thousand posts a full scan costs milliseconds and buys reproducible results.
+        """
+        cached = self._exact.get(name)
+        if cached is None or cached[0] != total:
+            cached = self._load_exact(col, total)
+            self._exact[name] = cached
+        _, matrix, metas, docs = cached
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        query = query / (np.linalg.norm(query) or 1.0)
+        sims = matrix @ query
+        top = min(n, len(sims))
+        # Ties broken by position (the chunks' id order), so equal scores never swap.
+        order = np.lexsort((np.arange(len(sims)), -sims))[:top]
+        return [
+            ChunkMatch(int(metas[i]["post_id"]), int(metas[i]["chunk"]), docs[i], float(sims[i]))
+            for i in order
+        ]
+
+    def _load_exact(self, col: Any, total: int) -> tuple[int, Any, list[Any], list[str]]:
+        ids: list[str] = []
+        vectors: list[Any] = []
+        metas: list[Any] = []
+        docs: list[str] = []
+        for offset in range(0, total, self._max_batch):
+            part = col.get(
+                include=["embeddings", "metadatas", "documents"],
+                limit=self._max_batch,
+                offset=offset,
+            )
+            ids.extend(part["ids"])
+            vectors.extend(part["embeddings"])
+            metas.extend(part["metadatas"])
+            docs.extend(str(d or "") for d in part["documents"])
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        matrix = np.asarray([vectors[i] for i in order], dtype=np.float32).reshape(len(ids), -1)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = matrix / np.where(norms == 0, 1.0, norms)
+        return total, matrix, [metas[i] for i in order], [docs[i] for i in order]
+
     def count(self, collection: str) -> int:
         """Return the number of chunks in the collection."""
         col = self._collection(collection, create=False)
@@ -136,6 +188,7 @@ class ChromaVectorStore:
     def drop(self, collection: str) -> None:
         """Delete the collection if it exists."""
         self._collections.pop(collection, None)
+        self._exact.pop(collection, None)
         try:
             self._client.delete_collection(collection)
         except Exception:  # pylint: disable=broad-exception-caught
