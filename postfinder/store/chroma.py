@@ -177,8 +177,8 @@ class ChromaVectorStore:
         order = sorted(range(len(ids)), key=ids.__getitem__)
         matrix = np.asarray([vectors[i] for i in order], dtype=np.float32).reshape(len(ids), -1)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        matrix = matrix / np.where(norms == 0, 1.0, norms)
-        return total, matrix, [metas[i] for i in order], [docs[i] for i in order]
+        unit = (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return total, unit, [metas[i] for i in order], [docs[i] for i in order]
 
     def count(self, collection: str) -> int:
         """Return the number of chunks in the collection."""
