@@ -542,3 +542,38 @@ def test_index_while_serving_is_handed_to_the_bot(bot_app, fake, llm, write_expo
     assert 9 in bot_app.catalog.get(CHANNEL_ID).docs.ids()
     assert "https://t.me/testchan/3" in final_edits(fake)[-1]["text"]
     assert not list((bot_app.settings.data_dir / "inbox").iterdir())
+
+
+def test_retention_purges_on_schedule_while_running(bot_app) -> None:
+    from postfinder.bot.wiring import _purge_daily
+
+    storage = BotStorage(bot_app.settings.bot_db, bot_app.settings.secret_file)
+    qid = storage.claim_question(GROUP, 1, 42, "мой телефон 8 916 123-45-67, перезвоните", 1)
+    assert qid is not None
+    days = [0.0]
+
+    async def main() -> None:
+        task = asyncio.create_task(
+            _purge_daily(storage, 30, every_s=0.01, clock=lambda: time.time() + days[0] * 86400)
+        )
+        await asyncio.sleep(0.05)
+        assert storage.stats(chat_id=GROUP)["questions"] == 1
+        days[0] = 31  # a month later, the running bot forgets the text on its own
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(main())
+    row = storage._db.execute("SELECT question FROM questions WHERE id = ?", (qid,)).fetchone()
+    assert row[0] is None
+    storage.close()
+
+
+def test_stats_never_show_phone_or_document_numbers() -> None:
+    from postfinder.bot.handlers import mask_numbers
+
+    assert mask_numbers("звоните +7 (916) 123-45-67 или 8-800-555-35-35") == (
+        "звоните " + "•" * 18 + " или " + "•" * 15
+    )
+    assert mask_numbers("паспорт 4510 123456, сколько стоит 500 рублей?") == (
+        "паспорт " + "•" * 11 + ", сколько стоит 500 рублей?"
+    )

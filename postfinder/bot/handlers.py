@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -570,6 +571,19 @@ class PostFinderBot:
                 log.debug("Could not send the apology", exc_info=True)
 
 
+_LONG_NUMBER_RE = re.compile(r"\+?\d[\d\s().-]{3,}\d")
+
+
+def mask_numbers(text: str) -> str:
+    """Hide numbers of five digits or more (phones, passports, cards) in a member's words."""
+
+    def hide(match: re.Match[str]) -> str:
+        digits = sum(ch.isdigit() for ch in match.group())
+        return "•" * len(match.group()) if digits >= 5 else match.group()
+
+    return _LONG_NUMBER_RE.sub(hide, text)
+
+
 def format_stats(stats: dict[str, Any]) -> str:
     """Render a stats report as plain text."""
     modes = stats["modes"]
@@ -588,5 +602,8 @@ def format_stats(stats: dict[str, Any]) -> str:
         )
     if stats["top_unanswered"]:
         lines.append("Asked but not in the channel (write about these):")
-        lines.extend(f"  {item['count']}× {item['question']}" for item in stats["top_unanswered"])
+        lines.extend(
+            f"  {item['count']}× {mask_numbers(item['question'])}"
+            for item in stats["top_unanswered"]
+        )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from telegram import Bot, Update
@@ -157,6 +158,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         heartbeat = app.settings.data_dir / HEARTBEAT_FILE
         tasks.append(asyncio.create_task(_beat(heartbeat)))
         tasks.append(asyncio.create_task(bot.watch_inbox()))
+        tasks.append(asyncio.create_task(_purge_daily(storage, cfg.retention_days)))
 
     application = (
         Application.builder()
@@ -184,6 +186,27 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
     )
     application.add_error_handler(bot.on_error)
     return application, bot
+
+
+PURGE_EVERY_S = 3600.0
+
+
+async def _purge_daily(
+    storage: BotStorage,
+    retention_days: int,
+    every_s: float = PURGE_EVERY_S,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Forget question texts past the retention period every hour while the bot runs."""
+    while True:
+        purged = storage.purge(retention_days, now=clock())
+        if purged:
+            log.info(
+                "Retention: forgot the text of %d questions older than %d days",
+                purged,
+                retention_days,
+            )
+        await asyncio.sleep(every_s)
 
 
 async def _close(storage: BotStorage, tasks: list[asyncio.Task[None]]) -> None:

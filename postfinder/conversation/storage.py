@@ -148,9 +148,9 @@ class BotStorage:
             )
         return True
 
-    def purge(self, retention_days: int) -> int:
+    def purge(self, retention_days: int, now: float | None = None) -> int:
         """Delete question texts older than the retention period; return how many."""
-        cutoff = int(time.time()) - retention_days * 86400
+        cutoff = int(time.time() if now is None else now) - retention_days * 86400
         with self._db:
             cur = self._db.execute(
                 "UPDATE questions SET question = NULL WHERE created < ? AND question IS NOT NULL",
