@@ -23,6 +23,7 @@ from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.refusal import calibrate as calibrate_refusal
 from postfinder.app import App, build_app
 from postfinder.channels import REFUSAL_FILE
+from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError, ExportError, PostfinderError
 from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
 from postfinder.indexer import IndexReport
@@ -577,9 +578,6 @@ def stats(
     from postfinder.bot.handlers import (  # pylint: disable=import-outside-toplevel
         format_stats,
     )
-    from postfinder.conversation.storage import (  # pylint: disable=import-outside-toplevel
-        BotStorage,
-    )
 
     settings: Settings = ctx.obj
     with user_errors():
@@ -590,6 +588,65 @@ def stats(
     typer.echo(
         json.dumps(report, ensure_ascii=False, indent=2) if json_out else format_stats(report)
     )
+
+
+member_cli = typer.Typer(
+    help="A member's stored data: export it or erase it (GDPR access and erasure requests).",
+    no_args_is_help=True,
+)
+cli.add_typer(member_cli, name="member")
+MemberArg = Annotated[
+    str, typer.Argument(help="The member's numeric Telegram user id (usernames are not stored).")
+]
+
+
+def _member_id(user: str) -> int:
+    if not user.strip().lstrip("-").isdigit():
+        raise ConfigError(
+            f"{user!r} is not a Telegram user id. PostFinder stores no usernames, only a keyed "
+            "pseudonym of the numeric id: ask the member for it (the bot's /mydata shows it, "
+            "as does @userinfobot)."
+        )
+    return int(user)
+
+
+@member_cli.command("export")
+def member_export(
+    ctx: typer.Context,
+    user: MemberArg,
+    output: Annotated[
+        Optional[Path], typer.Option(help="Write the JSON here instead of standard output.")
+    ] = None,
+) -> None:
+    """Write everything stored about a member: questions, answers sent, votes."""
+    settings: Settings = ctx.obj
+    with user_errors():
+        storage = BotStorage(settings.bot_db, settings.secret_file)
+        try:
+            data = storage.member_data(_member_id(user))
+        finally:
+            storage.close()
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output is None:
+        typer.echo(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(
+        f"Wrote {len(data['questions'])} questions and {len(data['votes'])} votes to {output}."
+    )
+
+
+@member_cli.command("forget")
+def member_forget(ctx: typer.Context, user: MemberArg) -> None:
+    """Erase everything stored about a member (questions, answer records, votes)."""
+    settings: Settings = ctx.obj
+    with user_errors():
+        storage = BotStorage(settings.bot_db, settings.secret_file)
+        try:
+            erased = storage.forget_member(_member_id(user))
+        finally:
+            storage.close()
+    typer.echo(f"Erased {erased['questions']} questions and {erased['votes']} votes of {user}.")
 
 
 models_cli = typer.Typer(help="List and download models.", no_args_is_help=True)

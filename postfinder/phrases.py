@@ -89,6 +89,25 @@ PHRASES: dict[str, dict[str, str]] = {
         "ru": "Поста {post} нет в поиске этого канала.",
         "en": "Post {post} is not in this channel's search.",
     },
+    "private_only": {
+        "ru": "Эта команда работает в личном чате с ботом.",
+        "en": "This command works in a private chat with the bot.",
+    },
+    "mydata": {
+        "ru": "Всё, что бот хранит о вас (ваш Telegram id: {user}): {questions} вопросов и "
+        "{votes} оценок. Удалить: /forgetme",
+        "en": "Everything the bot stores about you (your Telegram id: {user}): {questions} "
+        "questions and {votes} votes. To erase it: /forgetme",
+    },
+    "forgetme_confirm": {
+        "ru": "Удалить все ваши вопросы и оценки? Это нельзя отменить.",
+        "en": "Erase all your questions and votes? This cannot be undone.",
+    },
+    "forgetme_button": {"ru": "Удалить мои данные", "en": "Erase my data"},
+    "forgetme_done": {
+        "ru": "Удалено: {questions} вопросов и {votes} оценок.",
+        "en": "Erased: {questions} questions and {votes} votes.",
+    },
 }
 LANGUAGES = ("ru", "uk", "en", "zh")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -102,6 +104,16 @@ class FakeTelegram:
             return {}
         if "json" in content_type:
             return dict(json.loads(raw))
+        if content_type.startswith("multipart/form-data"):  # file uploads
+            parsed = BytesParser(policy=default_policy).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+            )
+            form: dict[str, Any] = {}
+            for part in parsed.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                body = part.get_payload(decode=True) or b""
+                form[str(name)] = body if part.get_filename() else body.decode()
+            return form
         params: dict[str, Any] = {}
         for key, values in parse_qs(raw.decode(), keep_blank_values=True).items():
             try:
@@ -156,6 +168,7 @@ class FakeTelegram:
         }
 
     _sendMessage = _message  # noqa: N815
+    _sendDocument = _message  # noqa: N815
     _editMessageText = _message  # noqa: N815
 
     def _getChat(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802

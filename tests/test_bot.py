@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -577,3 +578,48 @@ def test_stats_never_show_phone_or_document_numbers() -> None:
     assert mask_numbers("паспорт 4510 123456, сколько стоит 500 рублей?") == (
         "паспорт " + "•" * 11 + ", сколько стоит 500 рублей?"
     )
+
+
+def test_member_gets_their_data_and_erases_it_from_a_private_chat(bot_app, fake, llm) -> None:
+    bot_app.settings.telegram.private_chats = True
+    llm.default = f"{NEWS[1]} [1]"
+    private = {"id": 42, "type": "private", "first_name": "U"}
+
+    def direct(mid: int, text: str) -> dict:
+        item = group_message(mid, text, chat=42)
+        item["chat"] = private
+        return item
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=direct(80, "как продлить загранпаспорт?"))
+        await until(lambda: [p for p in fake.sent("sendMessage") if "reply_markup" in p])
+        fake.push(message=direct(81, "/mydata"))
+        await until(lambda: fake.sent("sendDocument"))
+        fake.push(message=direct(82, "/forgetme"))
+        confirm = await until(
+            lambda: [p for p in fake.sent("sendMessage") if "Удалить" in p["text"]]
+        )
+        assert confirm[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "forgetme"
+        fake.push(
+            callback_query={
+                "id": "cb-forget",
+                "from": {"id": 42, "is_bot": False, "first_name": "U", "language_code": "ru"},
+                "chat_instance": "ci",
+                "data": "forgetme",
+                "message": {**direct(9001, "Удалить?"), "from": BOT},
+            }
+        )
+        await until(lambda: fake.sent("editMessageText"))
+        fake.push(message=group_message(83, "/mydata", user=42))  # not in a group
+        await until(lambda: replies_to(fake, 83))
+
+    run_bot(bot_app, scenario)
+    (document,) = fake.sent("sendDocument")
+    exported = json.loads(document["document"])
+    assert [q["question"] for q in exported["questions"]] == ["как продлить загранпаспорт?"]
+    assert "ваш Telegram id: 42" in document["caption"]
+    assert fake.sent("editMessageText")[-1]["text"] == "Удалено: 1 вопросов и 0 оценок."
+    storage = BotStorage(bot_app.settings.bot_db, bot_app.settings.secret_file)
+    assert storage.member_data(42)["questions"] == []
+    storage.close()
+    assert "личном чате" in replies_to(fake, 83)[0]["text"]

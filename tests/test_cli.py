@@ -182,3 +182,34 @@ def test_forget_post_by_link_removes_it_from_search(write_export) -> None:
     assert code == 1 and f"Post 3 is not indexed in channel {CHANNEL_ID}" in err
     code, _, err = run("forget-post", "evil.com/login")
     assert code == 1 and "is not a post link" in err
+
+
+def test_member_export_and_forget(settings) -> None:
+    import time as clock
+
+    from postfinder.conversation.storage import BotStorage
+
+    storage = BotStorage(settings.bot_db, settings.secret_file)
+    for i in range(1000):
+        qid = storage.claim_question(-100, i, 4242, f"вопрос {i}", CHANNEL_ID)
+        assert qid is not None
+        storage.finish_question(qid, "generated", 10.0, 5000 + i)
+    other = storage.claim_question(-100, 5000, 7, "чужой вопрос", CHANNEL_ID)
+    assert other is not None and storage.vote(other, 4242, 1)
+    storage.close()
+    started = clock.monotonic()
+    code, out, _ = run("member", "export", "4242")
+    assert code == 0 and clock.monotonic() - started < 1.0
+    data = json.loads(out)
+    assert len(data["questions"]) == 1000 and data["votes"][0]["question_id"] == other
+    assert set(data) == {"pseudonym", "questions", "votes"}  # the id itself is not stored
+    assert all("user" not in key for key in data["questions"][0])
+    code, out, _ = run("member", "forget", "4242")
+    assert out == "Erased 1000 questions and 1 votes of 4242.\n"
+    code, out, _ = run("member", "export", "4242")
+    assert json.loads(out)["questions"] == [] and json.loads(out)["votes"] == []
+    code, _, err = run("member", "forget", "@someone")
+    assert code == 1 and "PostFinder stores no usernames" in err
+    storage = BotStorage(settings.bot_db, settings.secret_file)
+    assert storage.stats(days=1)["questions"] == 1  # the other member's question stays
+    storage.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 import threading
@@ -548,6 +549,58 @@ class PostFinderBot:
         reply = phrase(key, language).format(post=post_id)
         await with_retry(lambda: message.reply_text(reply))
         log.info("Post %s of channel %s forgotten on request of an admin", post_id, channel_id)
+
+    async def on_mydata(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send a member everything stored about them, as a JSON file (private chats)."""
+        message = update.effective_message
+        if message is None or message.from_user is None:
+            return
+        language = self._language(message)
+        if message.chat.type != ChatType.PRIVATE:
+            await with_retry(lambda: message.reply_text(phrase("private_only", language)))
+            return
+        user = message.from_user.id
+        data = self.storage.member_data(user)
+        caption = phrase("mydata", language).format(
+            user=user, questions=len(data["questions"]), votes=len(data["votes"])
+        )
+        payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        await with_retry(
+            lambda: message.reply_document(
+                payload, filename="postfinder-mydata.json", caption=caption
+            )
+        )
+
+    async def on_forgetme(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Ask a member to confirm erasing everything stored about them (private chats)."""
+        message = update.effective_message
+        if message is None or message.from_user is None:
+            return
+        language = self._language(message)
+        if message.chat.type != ChatType.PRIVATE:
+            await with_retry(lambda: message.reply_text(phrase("private_only", language)))
+            return
+        button = InlineKeyboardButton(phrase("forgetme_button", language), callback_data="forgetme")
+        await with_retry(
+            lambda: message.reply_text(
+                phrase("forgetme_confirm", language),
+                reply_markup=InlineKeyboardMarkup([[button]]),
+            )
+        )
+
+    async def on_forgetme_confirmed(
+        self, update: Update, _context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """Erase the confirming member's data (whoever presses the button, only theirs)."""
+        query = update.callback_query
+        if query is None:
+            return
+        erased = self.storage.forget_member(query.from_user.id)
+        code = (query.from_user.language_code or "en")[:2]
+        await with_retry(query.answer)
+        done = phrase("forgetme_done", code).format(**erased)
+        await with_retry(lambda: query.edit_message_text(done))
+        log.info("A member's data was erased on their request")
 
     async def on_help(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Explain how to use the bot."""

@@ -176,6 +176,9 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
     application.add_handler(CommandHandler("stats", bot.on_stats))
     application.add_handler(CommandHandler("settings", bot.on_settings))
     application.add_handler(CommandHandler("forget", bot.on_forget))
+    application.add_handler(CommandHandler("mydata", bot.on_mydata))
+    application.add_handler(CommandHandler("forgetme", bot.on_forgetme))
+    application.add_handler(CallbackQueryHandler(bot.on_forgetme_confirmed, pattern=r"^forgetme$"))
     application.add_handler(CommandHandler(["help", "start"], bot.on_help))
     application.add_handler(CallbackQueryHandler(bot.on_feedback, pattern=r"^v:"))
     application.add_handler(

@@ -136,6 +136,44 @@ class BotStorage:
                 (mode, latency_ms, reply_message_id, question_id),
             )
 
+    def member_data(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about one member: their questions and their votes (GDPR Art. 15)."""
+        asker = self.pseudonym(user_id)
+        self._db.row_factory = sqlite3.Row
+        try:
+            questions = [
+                dict(row)
+                for row in self._db.execute(
+                    "SELECT id, chat_id, message_id, channel_id, question, mode, latency_ms, "
+                    "reply_message_id, created FROM questions WHERE asker = ? ORDER BY id",
+                    (asker,),
+                )
+            ]
+            votes = [
+                dict(row)
+                for row in self._db.execute(
+                    "SELECT question_id, vote, updated FROM feedback WHERE voter = ? "
+                    "ORDER BY question_id",
+                    (asker,),
+                )
+            ]
+        finally:
+            self._db.row_factory = None
+        return {"pseudonym": asker, "questions": questions, "votes": votes}
+
+    def forget_member(self, user_id: int) -> dict[str, int]:
+        """Erase a member's questions, the answers' records and their votes (GDPR Art. 17)."""
+        asker = self.pseudonym(user_id)
+        with self._db:
+            votes = self._db.execute("DELETE FROM feedback WHERE voter = ?", (asker,)).rowcount
+            self._db.execute(
+                "DELETE FROM feedback WHERE question_id IN "
+                "(SELECT id FROM questions WHERE asker = ?)",
+                (asker,),
+            )
+            questions = self._db.execute("DELETE FROM questions WHERE asker = ?", (asker,)).rowcount
+        return {"questions": int(questions), "votes": int(votes)}
+
     def vote(self, question_id: int, user_id: int, vote: int) -> bool:
         """Record (or change) a user's vote on an answer; False if the answer is unknown."""
         if not self._db.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone():
