@@ -135,6 +135,13 @@ def index(
             help="Keep indexed posts the export lacks (by default they count as deleted).",
         ),
     ] = False,
+    allow_non_channel: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-channel",
+            help="Also index a personal chat, private group or saved messages.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Index (or update) a channel from a Telegram Desktop JSON export."""
@@ -145,12 +152,18 @@ def index(
         except DataDirBusyError as busy:
             if busy.holder.get("command") != "serve":
                 raise
-            _index_through_bot(settings, busy, path, chat, username, keep_missing, json_out)
+            options = (keep_missing, allow_non_channel, json_out)
+            _index_through_bot(settings, busy, path, chat, username, *options)
             return
         try:
             app = _app(ctx)
             report = app.indexer().index_export(
-                path, chat, username, progress=not json_out, keep_missing=keep_missing
+                path,
+                chat,
+                username,
+                progress=not json_out,
+                keep_missing=keep_missing,
+                allow_non_channel=allow_non_channel,
             )
             channel = app.catalog.get(report.channel_id)
             with tqdm(desc="Calibrating", disable=json_out, file=sys.stderr) as progress_bar:
@@ -172,10 +185,13 @@ def _index_through_bot(
     chat: str | None,
     username: str | None,
     keep_missing: bool,
+    allow_non_channel: bool,
     json_out: bool,
 ) -> None:
     """Hand the export to the running bot (the data directory's writer) and wait."""
-    folder = inbox.hand_over(settings.data_dir, path, chat, username, keep_missing)
+    folder = inbox.hand_over(
+        settings.data_dir, path, chat, username, keep_missing, allow_non_channel
+    )
     typer.echo(
         f"The bot (pid {busy.holder.get('pid', '?')}) is running and writes this data "
         "directory: the export was handed to it and is indexed between members' questions. "

@@ -27,7 +27,12 @@ REPORT_FILE = "report.json"
 
 
 def hand_over(
-    data_dir: Path, export: Path, chat: str | None, username: str | None, keep_missing: bool
+    data_dir: Path,
+    export: Path,
+    chat: str | None,
+    username: str | None,
+    keep_missing: bool,
+    allow_non_channel: bool = False,
 ) -> Path:
     """Queue an export for the running bot; return the request's folder."""
     source = export / EXPORT_FILE if export.is_dir() else export
@@ -38,7 +43,12 @@ def hand_over(
     staging = inbox / f".{name}"
     staging.mkdir(parents=True, mode=0o700)
     shutil.copyfile(source, staging / EXPORT_FILE)
-    request = {"chat": chat, "username": username, "keep_missing": keep_missing}
+    request = {
+        "chat": chat,
+        "username": username,
+        "keep_missing": keep_missing,
+        "allow_non_channel": allow_non_channel,
+    }
     (staging / REQUEST_FILE).write_text(json.dumps(request), encoding="utf-8")
     staging.rename(inbox / name)
     return inbox / name

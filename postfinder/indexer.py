@@ -13,7 +13,7 @@ from postfinder.channels import Catalog, Channel
 from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
 from postfinder.ingest.post import Post
-from postfinder.ingest.telegram_export import ChatInfo, TelegramExport
+from postfinder.ingest.telegram_export import ChatInfo, TelegramExport, check_chat_kind
 from postfinder.store.vectors import ChunkRecord
 
 
@@ -82,6 +82,7 @@ class Indexer:
         username: str | None = None,
         progress: bool = True,
         keep_missing: bool = False,
+        allow_non_channel: bool = False,
     ) -> IndexReport:
         """Index a Telegram Desktop export, adding new posts and updating edited ones.
 
@@ -100,6 +101,8 @@ class Indexer:
             Public username of the channel, for ``t.me/<username>/<id>`` links.
         progress
             Show a progress bar on stderr.
+        allow_non_channel
+            Also index personal chats, private groups and saved messages.
         keep_missing
             Keep indexed posts that the export lacks within its range of post ids.
             By default they are removed: the owner deleted them (the Bot API sends no
@@ -110,7 +113,7 @@ class Indexer:
         IndexReport
             Counts and timing.
         """
-        steps = self.index_steps(path, chat, username, keep_missing)
+        steps = self.index_steps(path, chat, username, keep_missing, allow_non_channel)
         with tqdm(desc="Indexing", unit="post", disable=not progress) as progress_bar:
             try:
                 while True:
@@ -128,6 +131,7 @@ class Indexer:
         chat: str | None = None,
         username: str | None = None,
         keep_missing: bool = False,
+        allow_non_channel: bool = False,
     ) -> Generator[tuple[int, int], None, IndexReport]:
         """Index an export one batch at a time (see `index_export`).
 
@@ -138,6 +142,7 @@ class Indexer:
         started = time.perf_counter()
         export = TelegramExport(path)
         info = export.select_chat(chat)
+        check_chat_kind(info, allow_non_channel)
         # First pass: validate the whole file and learn what changed, writing nothing.
         new_hashes = {post.id: post.content_hash for post in export.iter_posts(info)}
         channel = self.open_channel(info, username)

@@ -150,3 +150,36 @@ def test_folder_and_html_exports(tmp_path: Path, write_export) -> None:
         TelegramExport(html)
     with pytest.raises(ExportError, match="does not exist"):
         TelegramExport(tmp_path / "missing.json")
+
+
+def test_private_conversations_need_an_explicit_flag(tmp_path: Path, app) -> None:
+    path = _account_export(tmp_path)
+    with pytest.raises(ExportError, match="is a personal_chat, not a channel or public group"):
+        app.indexer().index_export(path, "11", progress=False)
+    with pytest.raises(ExportError, match="add --allow-non-channel"):
+        app.indexer().index_export(path, "33", progress=False)
+    assert app.catalog.ids() == []
+    report = app.indexer().index_export(path, "11", progress=False, allow_non_channel=True)
+    assert report.added == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("id", 3.5, "expected an integer 'id'"),
+        ("id", 2**40, "message ids run from 1 to"),
+        ("date_unixtime", "1e30", "'date_unixtime' is not a whole number of seconds"),
+        ("date_unixtime", 1e30, "is not a date between 2013 and now"),
+        ("date_unixtime", str(10**12), "is not a date between 2013 and now"),
+    ],
+)
+def test_out_of_range_fields_are_refused_before_anything_is_written(
+    write_export, app, field: str, value: object, problem: str
+) -> None:
+    bad = message(4, "плохой пост")
+    bad[field] = value
+    path = write_export([message(2, "хороший пост"), bad])
+    with pytest.raises(ExportError) as info:
+        app.indexer().index_export(path, progress=False)
+    assert problem in str(info.value)
+    assert app.catalog.ids() == [] or app.catalog.get(CHANNEL_ID).docs.count() == 0

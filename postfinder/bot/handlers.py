@@ -354,6 +354,7 @@ class PostFinderBot:
             request.get("chat"),
             request.get("username"),
             bool(request.get("keep_missing")),
+            bool(request.get("allow_non_channel")),
         )
 
         def step(_cancel: threading.Event) -> IndexReport | None:

@@ -10,6 +10,7 @@ the chosen chat are materialised, one at a time.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -325,11 +326,51 @@ def _unixtime(message: dict[str, Any], key: str) -> int | None:
     """Read ``<key>_unixtime``, falling back to the ISO ``<key>`` field (taken as UTC)."""
     raw = message.get(f"{key}_unixtime")
     if raw not in (None, ""):
-        return int(raw)
+        try:
+            return int(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"'{key}_unixtime' is not a whole number of seconds: {raw!r}"
+            ) from None
     iso = message.get(key)
     if not iso:
         return None
     return int(datetime.fromisoformat(str(iso)).replace(tzinfo=timezone.utc).timestamp())
+
+
+# Public content: channels, and public groups (a discussion or forum group members ask in).
+PUBLIC_CHAT_TYPES = frozenset({"public_channel", "private_channel", "channel", "public_supergroup"})
+MAX_MESSAGE_ID = 2**31 - 1  # Telegram message ids are 32-bit
+FIRST_DATE = 1_356_998_400  # 2013-01-01: Telegram started in August 2013
+MAX_TEXT_CHARS = 65_536  # Telegram posts have at most 4,096 characters
+
+
+def check_chat_kind(chat: ChatInfo, allow_non_channel: bool) -> None:
+    """Refuse personal chats, private groups and saved messages unless asked for.
+
+    Raises
+    ------
+    ExportError
+        If ``chat`` is not a channel or public group and ``allow_non_channel`` is false.
+    """
+    if chat.type in PUBLIC_CHAT_TYPES or allow_non_channel:
+        return
+    raise ExportError(
+        f"Chat {chat.id} ({chat.name!r}) is a {chat.type or 'chat of unknown type'}, not a "
+        "channel or public group: its messages are private conversations (phone numbers, "
+        "documents). PostFinder indexes channels; if you really mean to index this chat, "
+        "add --allow-non-channel."
+    )
+
+
+def _checked_date(value: int | None, where: str, what: str) -> int | None:
+    if value is None:
+        return None
+    if not FIRST_DATE <= value <= time.time() + 2 * 86400:
+        raise ExportError(
+            f"{where}: {what} {value} is not a date between 2013 and now. Is the export intact?"
+        )
+    return value
 
 
 def message_to_post(chat_id: int, message: dict[str, Any], path: Path) -> Post | None:
@@ -344,8 +385,10 @@ def message_to_post(chat_id: int, message: dict[str, Any], path: Path) -> Post |
         return None
     msg_id = message.get("id")
     where = f"{path}: chat {chat_id}, message id={msg_id!r}"
-    if not isinstance(msg_id, (int, float)) or isinstance(msg_id, bool):
+    if not isinstance(msg_id, (int, float)) or isinstance(msg_id, bool) or msg_id != int(msg_id):
         raise ExportError(f"{where}: expected an integer 'id'. Is the export complete?")
+    if not 1 <= msg_id <= MAX_MESSAGE_ID:
+        raise ExportError(f"{where}: message ids run from 1 to {MAX_MESSAGE_ID}.")
     try:
         text, links, hashtags = flatten_text(message.get("text"))
         poll = _poll_text(message.get("poll"))
@@ -353,16 +396,22 @@ def message_to_post(chat_id: int, message: dict[str, Any], path: Path) -> Post |
         if not text:
             return None
         date = _unixtime(message, "date")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ExportError(f"{where}: {exc}.") from exc
     if date is None:
         raise ExportError(f"{where}: expected a 'date' or 'date_unixtime'.")
+    _checked_date(date, where, "date")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ExportError(
+            f"{where}: {len(text):,} characters of text; Telegram posts have at most 4,096. "
+            "Is this a Telegram Desktop export?"
+        )
     reply_to = message.get("reply_to_message_id")
     forwarded = message.get("forwarded_from")
     try:
-        edited = _unixtime(message, "edited")
-    except (TypeError, ValueError):
-        edited = None
+        edited = _checked_date(_unixtime(message, "edited"), where, "edit date")
+    except (TypeError, ValueError, OverflowError, ExportError):
+        edited = None  # a broken edit date is not worth refusing the export for
     return Post(
         channel_id=chat_id,
         id=int(msg_id),
