@@ -616,6 +616,16 @@ MemberArg = Annotated[
 ]
 
 
+@contextmanager
+def _member_storage(ctx: typer.Context) -> Iterator[BotStorage]:
+    settings: Settings = ctx.obj
+    storage = BotStorage(settings.bot_db, settings.secret_file)
+    try:
+        yield storage
+    finally:
+        storage.close()
+
+
 def _member_id(user: str) -> int:
     if not user.strip().lstrip("-").isdigit():
         raise ConfigError(
@@ -635,13 +645,8 @@ def member_export(
     ] = None,
 ) -> None:
     """Write everything stored about a member: questions, answers sent, votes."""
-    settings: Settings = ctx.obj
-    with user_errors():
-        storage = BotStorage(settings.bot_db, settings.secret_file)
-        try:
-            data = storage.member_data(_member_id(user))
-        finally:
-            storage.close()
+    with user_errors(), _member_storage(ctx) as storage:
+        data = storage.member_data(_member_id(user))
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if output is None:
         typer.echo(text)
@@ -655,13 +660,8 @@ def member_export(
 @member_cli.command("forget")
 def member_forget(ctx: typer.Context, user: MemberArg) -> None:
     """Erase everything stored about a member (questions, answer records, votes)."""
-    settings: Settings = ctx.obj
-    with user_errors():
-        storage = BotStorage(settings.bot_db, settings.secret_file)
-        try:
-            erased = storage.forget_member(_member_id(user))
-        finally:
-            storage.close()
+    with user_errors(), _member_storage(ctx) as storage:
+        erased = storage.forget_member(_member_id(user))
     typer.echo(f"Erased {erased['questions']} questions and {erased['votes']} votes of {user}.")
 
 

@@ -551,16 +551,24 @@ class PostFinderBot:
         await with_retry(lambda: message.reply_text(reply))
         log.info("Post %s of channel %s forgotten on request of an admin", post_id, channel_id)
 
-    async def on_mydata(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Send a member everything stored about them, as a JSON file (private chats)."""
+    async def _in_private(self, update: Update) -> tuple[Message, str] | None:
+        """The member's message and language, or None (told to use a private chat)."""
         message = update.effective_message
         if message is None or message.from_user is None:
-            return
+            return None
         language = self._language(message)
         if message.chat.type != ChatType.PRIVATE:
             await with_retry(lambda: message.reply_text(phrase("private_only", language)))
+            return None
+        return message, language
+
+    async def on_mydata(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send a member everything stored about them, as a JSON file (private chats)."""
+        asked = await self._in_private(update)
+        if asked is None:
             return
-        user = message.from_user.id
+        message, language = asked
+        user = message.from_user.id  # type: ignore[union-attr]
         data = self.storage.member_data(user)
         caption = phrase("mydata", language).format(
             user=user, questions=len(data["questions"]), votes=len(data["votes"])
@@ -574,13 +582,10 @@ class PostFinderBot:
 
     async def on_forgetme(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Ask a member to confirm erasing everything stored about them (private chats)."""
-        message = update.effective_message
-        if message is None or message.from_user is None:
+        asked = await self._in_private(update)
+        if asked is None:
             return
-        language = self._language(message)
-        if message.chat.type != ChatType.PRIVATE:
-            await with_retry(lambda: message.reply_text(phrase("private_only", language)))
-            return
+        message, language = asked
         button = InlineKeyboardButton(phrase("forgetme_button", language), callback_data="forgetme")
         await with_retry(
             lambda: message.reply_text(
