@@ -26,5 +26,11 @@ cd "$tmp"
 grep -q "Indexed sample channel" "$tmp/demo.txt"
 grep -q "https://t.me/postfinder_sample/" "$tmp/demo.txt"
 "$tmp/venv/bin/postfinder" health
-"$tmp/venv/bin/python" -c "import llama_cpp, telegram, sentence_transformers, chromadb, bm25s"
+"$tmp/venv/bin/python" -c "import llama_cpp, telegram, sentence_transformers, chromadb, bm25s, tornado"
+# Package data and every subpackage made it into the (non-editable) install.
+"$tmp/venv/bin/python" -c "
+import postfinder.bot.wiring, postfinder.conversation.service
+from postfinder.answering.autocalibration import offtopic_questions, transfer_model
+assert len(offtopic_questions()) >= 200 and transfer_model().method == 'transfer'
+"
 echo "image install steps: ok"
