@@ -23,7 +23,13 @@ import numpy as np
 from bench_channels import ROOT, channels  # type: ignore[import-not-found]
 
 from postfinder.answering import autocalibration
-from postfinder.answering.refusal import RefusalModel, features, fit_logistic, select
+from postfinder.answering.refusal import (
+    RefusalModel,
+    features,
+    fit_logistic,
+    select,
+    standardisation,
+)
 from postfinder.app import App
 from postfinder.settings import load_settings
 
@@ -45,8 +51,7 @@ def collect(work: Path, shared: Path) -> dict[str, dict]:
         items = [json.loads(line) for line in questions_path.read_text().splitlines() if line]
         real = [retriever.search(item["query"], k=k, mode="hybrid") for item in items]
         syn = np.asarray([select(features(r), FEATURE_NAMES) for r in cal.results])
-        mean, std = syn.mean(axis=0), syn.std(axis=0)
-        std[std == 0] = 1.0
+        mean, std = standardisation(syn)
         data[name] = {
             "cal": cal,
             "real": list(real),

@@ -26,14 +26,13 @@ from importlib import resources
 
 import numpy as np
 
-from postfinder.answering.refusal import RefusalModel, features, select
+from postfinder.answering.refusal import RefusalModel, features, select, standardisation
 from postfinder.errors import ConfigError
 from postfinder.ingest.post import Post
-from postfinder.lexical.tokenize import CJK_RE, text_language
+from postfinder.lexical.tokenize import CJK_RE, LINK_RE, text_language
 from postfinder.retrieval import HybridRetriever, SearchResult
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?…。！？])\s*|\n+")
-_URL_RE = re.compile(r"\S*(?:https?://|www\.|t\.me/)\S*|[@#]\w+")
 _WORD_RE = re.compile(r"[^\W\d_]{4,}")
 _CJK_RUN_RE = re.compile(rf"{CJK_RE.pattern}{{4,}}")
 # Frequent words that make a question no harder to find (Russian, English).
@@ -147,7 +146,7 @@ def post_questions(post: Post, rng: random.Random, limit: int) -> list[str]:
         Most questions to write.
     """
     frames = _FRAMES.get(text_language(post.text), _FRAMES["english"])
-    sentences = [_URL_RE.sub(" ", s) for s in _SENTENCE_RE.split(post.text)]
+    sentences = [LINK_RE.sub(" ", s) for s in _SENTENCE_RE.split(post.text)]
     choices: list[str] = []
     for sentence in sentences:
         runs = _CJK_RUN_RE.findall(sentence)
@@ -271,8 +270,7 @@ def auto_calibrate(
             "index posts with text first."
         )
     raw = np.asarray([select(features(r), transfer.feature_names) for r in data.results])
-    mean, std = raw.mean(axis=0), raw.std(axis=0)
-    std[std == 0] = 1.0
+    mean, std = standardisation(raw)
     model = RefusalModel(
         embedder=retriever.embedder.name,
         mean=mean.tolist(),

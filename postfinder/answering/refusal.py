@@ -78,6 +78,14 @@ def select(values: Sequence[float], names: Sequence[str]) -> npt.NDArray[np.floa
     return np.asarray([values[FEATURES.index(name)] for name in names], dtype=np.float64)
 
 
+def standardisation(
+    raw: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Column means and standard deviations of a feature matrix (constant columns: 1)."""
+    mean, std = standardisation(raw)
+    return mean, std
+
+
 def fit_logistic(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], l2: float = 1e-2, steps: int = 50
 ) -> tuple[npt.NDArray[np.float64], float]:

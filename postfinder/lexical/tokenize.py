@@ -56,7 +56,7 @@ CYRILLIC_LANGUAGE = "russian"
 DEFAULT_LATIN = "english"
 CJK_LANGUAGE = "cjk"
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_LINK_RE = re.compile(r"\S*(?:https?://|www\.|t\.me/)\S*|[@#]\w+")
+LINK_RE = re.compile(r"\S*(?:https?://|www\.|t\.me/)\S*|[@#]\w+")
 
 
 def available_languages() -> list[str]:
@@ -126,7 +126,7 @@ def text_language(text: str, default_latin: str = DEFAULT_LATIN) -> str:
     str
         A Snowball language name, or ``"cjk"`` for Chinese, Japanese and Korean.
     """
-    text = _LINK_RE.sub(" ", text)  # links and handles are Latin whatever the language
+    text = LINK_RE.sub(" ", text)  # links and handles are Latin whatever the language
     counts: Counter[str] = Counter()
     # A CJK character carries about as much as a short word: weigh it like three letters.
     counts[CJK_LANGUAGE] = 3 * len(CJK_RE.findall(text))
