@@ -82,7 +82,8 @@ def standardisation(
     raw: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Column means and standard deviations of a feature matrix (constant columns: 1)."""
-    mean, std = standardisation(raw)
+    mean, std = raw.mean(axis=0), raw.std(axis=0)
+    std[std == 0] = 1.0
     return mean, std
 
 
@@ -215,8 +216,7 @@ def calibrate(
             "(should_refuse: true) in the questions file."
         )
     raw = np.asarray([features(r) for r in results], dtype=np.float64)
-    mean, std = raw.mean(axis=0), raw.std(axis=0)
-    std[std == 0] = 1.0
+    mean, std = standardisation(raw)
     weights, bias = fit_logistic((raw - mean) / std, labels)
     model = RefusalModel(embedder, mean.tolist(), std.tolist(), weights.tolist(), bias, 0.5)
     probs = np.asarray([model.probability(r) for r in results])
