@@ -183,3 +183,35 @@ def test_out_of_range_fields_are_refused_before_anything_is_written(
         app.indexer().index_export(path, progress=False)
     assert problem in str(info.value)
     assert app.catalog.ids() == [] or app.catalog.get(CHANNEL_ID).docs.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels at byte"),
+        ('"' + "п" * 400_000 + '"', "a JSON string longer than 393,216 bytes at byte"),
+        ('"' + "x" * 400_000, "a JSON string longer than 393,216 bytes"),  # never closed
+    ],
+)
+def test_hostile_structure_is_refused_before_parsing(
+    tmp_path: Path, body: bytes | str, problem: str
+) -> None:
+    raw = body if isinstance(body, bytes) else body.encode()
+    path = tmp_path / "result.json"
+    path.write_bytes(b'{"name": "x", "type": "public_channel", "id": 1, "messages": [{"text": ')
+    with path.open("ab") as out:
+        out.write(raw + b"}]}")
+    with pytest.raises(ExportError, match=problem):
+        TelegramExport(path).chats()
+
+
+def test_strings_and_escapes_across_scan_chunks_are_read(
+    write_export, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks: strings, escaped quotes and brackets inside strings straddle boundaries.
+    monkeypatch.setattr("postfinder.ingest.telegram_export._SCAN_CHUNK", 7)
+    text = ('цитата \\"[{ в кавычках }]\\" ' * 50).strip()
+    path = write_export([message(2, text), message(3, [{"type": "bold", "text": "[[[["}])])
+    export = TelegramExport(path)
+    posts = list(export.iter_posts(export.select_chat(None)))
+    assert [p.text for p in posts] == [text, "[[[["]

@@ -23,6 +23,15 @@ from postfinder.errors import ExportError
 from postfinder.ingest.post import Post
 
 ACCOUNT_CONTAINERS = ("chats.list.item", "left_chats.list.item")
+# Telegram Desktop nests at most about 8 levels (account > chats > messages > text >
+# entity); deeper input is hostile and would cost the parser memory quadratic in depth.
+MAX_DEPTH = 32
+# A post has at most 4,096 characters; a JSON string of 6 bytes per character
+# (\uXXXX escapes) of 65,536 characters is the most an export needs. Longer strings are
+# refused before parsing, whose cost grows quadratically with a string's length.
+MAX_STRING_BYTES = 6 * 65_536
+_SCAN_CHUNK = 1 << 20
+_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]')
 URL_RE = re.compile(r"https?://[^\s<>()\"']+")
 HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
 
@@ -83,6 +92,7 @@ class TelegramExport:
 
     def __init__(self, path: Path) -> None:
         self.path = resolve_export_path(path)
+        self._checked = False
 
     # -- public API -----------------------------------------------------------------
     def chats(self) -> list[ChatInfo]:
@@ -156,6 +166,9 @@ class TelegramExport:
         With ``want_messages=None`` one item per chat is produced (messages are skipped);
         otherwise every message of the chat with that id is produced.
         """
+        if not self._checked:
+            check_structure(self.path)
+            self._checked = True
         with self.path.open("rb") as raw:
             reader = _CountingReader(raw)
             try:
@@ -177,6 +190,58 @@ class TelegramExport:
             f"{self.path}: malformed JSON within the first {offset:,} bytes: {detail}. "
             f"{hint}. Nothing was changed in the index."
         )
+
+
+def check_structure(path: Path) -> None:
+    """Refuse exports nested too deeply or holding too long a string, before parsing.
+
+    One pass over the raw bytes with a C-speed tokenizer (strings and brackets only), so
+    hostile files cost linear time and a bounded amount of memory.
+
+    Raises
+    ------
+    ExportError
+        Naming the byte offset of the first nesting level or string over the limits.
+    """
+    depth = 0
+    with path.open("rb") as raw:
+        carry, base = b"", 0  # carry: an unfinished string from the previous chunk
+        while True:
+            data = raw.read(_SCAN_CHUNK)
+            buf = carry + data
+            carry = b""
+            for match in _TOKEN_RE.finditer(buf):
+                start, end = match.span()
+                first = buf[start]
+                if first == 0x22:  # a string, or an opening quote not closed in this chunk
+                    if end - start == 1 and data:
+                        carry = buf[start:]
+                        break
+                    if end - start > MAX_STRING_BYTES:
+                        _too_long(path, base + start)
+                elif first in b"[{":
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ExportError(
+                            f"{path}: JSON nested deeper than {MAX_DEPTH} levels at byte "
+                            f"{base + start:,}. Telegram Desktop writes at most about 8; this "
+                            "file was not written by it. Nothing was changed in the index."
+                        )
+                else:
+                    depth -= 1
+            if len(carry) > MAX_STRING_BYTES:
+                _too_long(path, base + len(buf) - len(carry))
+            if not data:
+                return
+            base += len(buf) - len(carry)
+
+
+def _too_long(path: Path, offset: int) -> None:
+    raise ExportError(
+        f"{path}: a JSON string longer than {MAX_STRING_BYTES:,} bytes at byte {offset:,}. "
+        "Telegram posts have at most 4,096 characters; this file was not written by "
+        "Telegram Desktop. Nothing was changed in the index."
+    )
 
 
 class _FormatProblem(Exception):
