@@ -243,6 +243,10 @@ class Catalog:
             int(p.name) for p in root.iterdir() if p.name.isdigit() and (p / DB_FILE).is_file()
         )
 
+    def all(self) -> list[Channel]:
+        """Open every indexed channel."""
+        return [self.get(channel_id) for channel_id in self.ids()]
+
     def get(self, channel_id: int, create: bool = False) -> Channel:
         """Open a channel by id.
 

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from postfinder.channels import REFUSAL_FILE
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError, ExportError, PostfinderError
 from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
+from postfinder.health import channel_problems
 from postfinder.indexer import IndexReport
 from postfinder.ingest.post import parse_post_ref
 from postfinder.models import RECOMMENDED, HuggingFaceHub, find_spec, list_present, pull
@@ -486,6 +488,7 @@ def forget_post(
         with WriterLock(ctx.obj.data_dir, "forget-post"):
             app = _app(ctx)
             target = app.catalog.resolve(channel or selector)
+            app.indexer().heal(target)  # finishes a removal a crash interrupted
             if not target.docs.get([post_id]):
                 raise ConfigError(f"Post {post_id} is not indexed in channel {target.id}.")
             app.indexer().remove_posts(target, [post_id])
@@ -552,7 +555,10 @@ def serve(ctx: typer.Context) -> None:
     from postfinder.bot.wiring import run  # pylint: disable=import-outside-toplevel
 
     with user_errors(), WriterLock(ctx.obj.data_dir, "serve"):
-        run(_app(ctx))
+        app = _app(ctx)
+        for channel in app.catalog.all():  # finish what a crash interrupted
+            app.indexer().heal(channel)
+        run(app)
 
 
 @cli.command()
@@ -562,18 +568,59 @@ def health(
         Optional[float],
         typer.Option(help="Also require a bot heartbeat younger than this many seconds."),
     ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Fail if the checks take longer than this many seconds.")
+    ] = 120.0,
+    heartbeat_only: Annotated[
+        bool,
+        typer.Option(
+            "--heartbeat-only",
+            help="Only check the bot's heartbeat (container checks: no model load, no store).",
+        ),
+    ] = False,
 ) -> None:
-    """Exit 0 if every channel's index opens (and the bot is alive); for container health checks."""
+    """Exit 0 if every channel answers a real BM25 and dense query and its stores agree."""
     settings: Settings = ctx.obj
+    outcome: list[BaseException | list[str]] = []
+    ids: list[int] = []
+
+    def check() -> None:
+        try:
+            if heartbeat_only:
+                outcome.append([])
+                return
+            app = _app(ctx)
+            ids.extend(app.catalog.ids())
+            if not ids:
+                raise PostfinderError("No channel is indexed.")
+            outcome.append(
+                [
+                    f"channel {cid}: {problem}"
+                    for cid in ids
+                    for problem in channel_problems(app.catalog.get(cid), app.embedder)
+                ]
+            )
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            outcome.append(exc)
+
+    # A damaged vector database can deadlock its threads: a check that never returns
+    # must still end the command with an error.
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(timeout)
     with user_errors():
-        app = _app(ctx)
-        ids = app.catalog.ids()
-        if not ids:
-            raise PostfinderError("No channel is indexed.")
-        for channel_id in ids:
-            channel = app.catalog.get(channel_id)
-            channel.lexical()
-            channel.vectors.count(channel.collection)
+        if not outcome:
+            typer.echo(
+                f"error: the checks did not finish within {timeout:g} s (a hung vector store?); "
+                "stop the bot and run 'postfinder repair --reset-vectors'.",
+                err=True,
+            )
+            sys.stdout.flush()
+            os._exit(1)  # the hung thread would keep the interpreter alive
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        if outcome[0]:
+            raise PostfinderError("\n".join(outcome[0]))
         if max_age is not None:
             beat = settings.data_dir / "bot.heartbeat"
             age = time.time() - float(beat.read_text(encoding="utf-8")) if beat.is_file() else None
@@ -581,7 +628,42 @@ def health(
                 raise PostfinderError(
                     f"The bot's heartbeat is missing or older than {max_age:g} s."
                 )
-    typer.echo(f"ok: {len(ids)} channel(s)")
+    typer.echo("ok: the bot is alive" if heartbeat_only else f"ok: {len(ids)} channel(s)")
+
+
+@cli.command()
+def repair(
+    ctx: typer.Context,
+    channel: ChannelOpt = None,
+    reset_vectors: Annotated[
+        bool,
+        typer.Option(
+            "--reset-vectors",
+            help="Move the whole vector database aside first (when it hangs or errors).",
+        ),
+    ] = False,
+) -> None:
+    """Rebuild vectors and BM25 from the post table (after a crash or a damaged store)."""
+    settings: Settings = ctx.obj
+    with user_errors(), WriterLock(settings.data_dir, "repair"):
+        if reset_vectors:
+            if settings.vector_store.mode != "persistent" or channel:
+                raise ConfigError(
+                    "--reset-vectors rebuilds every channel of the embedded vector store; "
+                    "leave out --channel (and use vector_store.mode persistent)."
+                )
+            if settings.chroma_dir.exists():
+                aside = settings.chroma_dir.with_name(f"chroma.broken-{int(time.time())}")
+                settings.chroma_dir.rename(aside)
+                typer.echo(f"Moved the vector database to {aside} (delete it when done).")
+        app = _app(ctx)
+        targets = [app.catalog.resolve(channel)] if channel else app.catalog.all()
+        for target in targets:
+            chunks = app.indexer().repair(target)
+            typer.echo(
+                f"Channel {target.id}: {target.docs.count()} posts, {chunks} chunks embedded "
+                f"with {app.embedder.name}, BM25 rebuilt."
+            )
 
 
 @cli.command()

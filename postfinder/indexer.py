@@ -146,6 +146,7 @@ class Indexer:
         # First pass: validate the whole file and learn what changed, writing nothing.
         new_hashes = {post.id: post.content_hash for post in export.iter_posts(info)}
         channel = self.open_channel(info, username)
+        self.heal(channel)
         stored = channel.docs.hashes()
         todo = {pid for pid, digest in new_hashes.items() if stored.get(pid) != digest}
         updated = sum(1 for pid in todo if pid in stored)
@@ -214,11 +215,14 @@ class Indexer:
             records.extend(ChunkRecord(post.id, i, piece) for i, piece in enumerate(pieces))
             counts.append((post, len(pieces)))
         vectors = self.embedder.embed_passages([r.text for r in records])
-        # Order matters for crash safety: vectors first, then the post rows that mark
-        # the posts as done. A crash in between is repaired by the next run.
-        channel.vectors.delete_posts(channel.collection, [p.id for p in posts])
-        channel.vectors.add(channel.collection, records, vectors)
+        # Order matters for crash safety: rows are marked pending, then their vectors
+        # are replaced, then the rows are marked embedded. Vectors are only ever
+        # written for pending rows, so an interrupted run heals on the next one.
+        ids = [p.id for p in posts]
         channel.docs.upsert(counts)
+        channel.vectors.delete_posts(channel.collection, ids)
+        channel.vectors.add(channel.collection, records, vectors)
+        channel.docs.mark_embedded(ids)
         if refresh_lexical:
             channel.rebuild_lexical()
             channel.touch()
@@ -229,8 +233,9 @@ class Indexer:
     ) -> int:
         """Remove posts from every store of the channel: vectors, documents, BM25.
 
-        Vectors go first: a crash before the rows are deleted leaves posts that the
-        next run removes again, never vectors nobody can see.
+        The rows are hidden and flagged first, then their vectors go, then the rows:
+        a crash in between leaves flagged rows that no search shows and the next run
+        (or `heal`) finishes removing.
 
         Returns
         -------
@@ -240,12 +245,50 @@ class Indexer:
         ids = sorted(set(post_ids))
         if not ids:
             return 0
+        removed = channel.docs.mark_removing(ids)
         channel.vectors.delete_posts(channel.collection, ids)
-        removed = channel.docs.delete(ids)
+        channel.docs.delete(ids)
         if refresh_lexical:
             channel.rebuild_lexical()
             channel.touch()
         return removed
+
+    def heal(self, channel: Channel) -> tuple[int, int]:
+        """Finish what an interrupted writer left: embed pending posts, drop removed ones.
+
+        Returns
+        -------
+        tuple of int
+            Posts re-embedded and posts removed.
+        """
+        pending, removing = channel.docs.unfinished()
+        self._finish_removals(channel, removing)
+        if pending:
+            posts = list(channel.docs.get(pending).values())
+            for start in range(0, len(posts), self.batch_size):
+                self.add_posts(channel, posts[start : start + self.batch_size], False)
+        return len(pending), len(removing)
+
+    @staticmethod
+    def _finish_removals(channel: Channel, removing: list[int]) -> None:
+        if removing:
+            channel.vectors.delete_posts(channel.collection, removing)
+            channel.docs.delete(removing)
+
+    def repair(self, channel: Channel, progress: bool = True) -> int:
+        """Rebuild the channel's vectors and BM25 index from its post table.
+
+        Returns
+        -------
+        int
+            Number of chunks stored.
+        """
+        self.heal(channel)
+        channel.docs.mark_all_unembedded()
+        channel.vectors.drop(channel.collection)
+        chunks = self.reembed(channel, progress)
+        channel.rebuild_lexical()
+        return chunks
 
     def reembed(self, channel: Channel, progress: bool = True) -> int:
         """Recompute every vector of a channel with the configured embedder.
@@ -262,6 +305,7 @@ class Indexer:
             channel.docs.mark_all_unembedded()
             channel.vectors.drop(channel.collection)
             channel.docs.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
+        self._finish_removals(channel, channel.docs.unfinished()[1])
         pending: Sequence[Post] = list(channel.docs.iter_posts(only_unembedded=True))
         chunks = 0
         with tqdm(

@@ -185,6 +185,17 @@ class ChromaVectorStore:
         col = self._collection(collection, create=False)
         return int(col.count()) if col is not None else 0
 
+    def post_ids(self, collection: str) -> list[int]:
+        """Return the post id of every stored chunk, sorted."""
+        col = self._collection(collection, create=False)
+        if col is None:
+            return []
+        ids: list[int] = []
+        for offset in range(0, col.count(), self._max_batch):
+            part = col.get(include=["metadatas"], limit=self._max_batch, offset=offset)
+            ids.extend(int(meta["post_id"]) for meta in part["metadatas"])
+        return sorted(ids)
+
     def drop(self, collection: str) -> None:
         """Delete the collection if it exists."""
         self._collections.pop(collection, None)

@@ -16,6 +16,11 @@ from postfinder.errors import StoreError
 from postfinder.ingest.post import Post
 
 SCHEMA_VERSION = 1
+# States of a post row (column ``embedded``): its vectors are stored, being written, or
+# being removed. Rows leave a state only after the vector store has followed, so an
+# interrupted writer leaves rows that say what is left to do.
+EMBEDDED, PENDING, REMOVING = 1, 0, -1
+_VISIBLE = f"embedded >= {PENDING}"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
     id INTEGER PRIMARY KEY,
@@ -85,16 +90,20 @@ class DocumentStore:
     # -- posts ------------------------------------------------------------------------
     def hashes(self) -> dict[int, str]:
         """Return ``{post_id: content_hash}`` of posts whose vectors are stored."""
-        rows = self._db.execute("SELECT id, hash FROM posts WHERE embedded = 1")
+        rows = self._db.execute(f"SELECT id, hash FROM posts WHERE embedded = {EMBEDDED}")
         return {int(pid): str(h) for pid, h in rows}
 
     def upsert(self, posts: Iterable[tuple[Post, int]]) -> None:
-        """Insert or replace posts with their chunk counts, in one transaction."""
+        """Insert or replace posts with their chunk counts, marked as waiting for vectors.
+
+        Writers store the vectors next and then call `mark_embedded`; a row still
+        pending after a crash is re-embedded by the next run (see ``Indexer.heal``).
+        """
         self._meta = None
         with self._db:
             self._bump_revision()
             self._db.executemany(
-                "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                f"INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {PENDING})",
                 [
                     (
                         p.id,
@@ -111,6 +120,32 @@ class DocumentStore:
                     for p, n_chunks in posts
                 ],
             )
+
+    def mark_embedded(self, post_ids: Iterable[int]) -> None:
+        """Record that the vectors of these (pending) posts are stored."""
+        self._set_state(post_ids, EMBEDDED, f"embedded = {PENDING}", bump=False)
+
+    def mark_removing(self, post_ids: Iterable[int]) -> int:
+        """Hide posts from every read and flag them for removal; return how many existed.
+
+        The caller deletes their vectors and then calls `delete`; a row still flagged
+        after a crash is finished by the next run.
+        """
+        return self._set_state(post_ids, REMOVING, _VISIBLE, bump=True)
+
+    def _set_state(self, post_ids: Iterable[int], state: int, where: str, bump: bool) -> int:
+        ids = list(post_ids)
+        if not ids:
+            return 0
+        self._meta = None
+        marks = ",".join("?" * len(ids))
+        with self._db:
+            if bump:
+                self._bump_revision()
+            cursor = self._db.execute(
+                f"UPDATE posts SET embedded = {state} WHERE id IN ({marks}) AND {where}", ids
+            )
+            return int(cursor.rowcount)
 
     def delete(self, post_ids: Iterable[int]) -> int:
         """Remove posts; return how many existed."""
@@ -129,23 +164,39 @@ class DocumentStore:
         self._meta = None
         with self._db:
             self._bump_revision()
-            self._db.execute("UPDATE posts SET embedded = 0")
+            self._db.execute(f"UPDATE posts SET embedded = {PENDING} WHERE {_VISIBLE}")
+
+    def unfinished(self) -> tuple[list[int], list[int]]:
+        """Return the ids of posts waiting for vectors and of posts waiting for removal."""
+        rows = self._db.execute(
+            f"SELECT id, embedded FROM posts WHERE embedded IN ({PENDING}, {REMOVING}) ORDER BY id"
+        ).fetchall()
+        return [int(i) for i, s in rows if s == PENDING], [int(i) for i, s in rows if s != PENDING]
+
+    def chunk_total(self) -> int:
+        """Return the number of chunks the vector store should hold for embedded posts."""
+        row = self._db.execute(f"SELECT SUM(n_chunks) FROM posts WHERE embedded = {EMBEDDED}")
+        return int(row.fetchone()[0] or 0)
 
     def count(self) -> int:
         """Return the number of stored posts."""
-        return int(self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
+        sql = f"SELECT COUNT(*) FROM posts WHERE {_VISIBLE}"
+        return int(self._db.execute(sql).fetchone()[0])
 
     def ids(self) -> list[int]:
         """Return the ids of all stored posts, in order."""
-        return [int(row[0]) for row in self._db.execute("SELECT id FROM posts ORDER BY id")]
+        sql = f"SELECT id FROM posts WHERE {_VISIBLE} ORDER BY id"
+        return [int(row[0]) for row in self._db.execute(sql)]
 
     def around(self, post_id: int, span: int) -> list[int]:
         """Return the ids of up to ``span`` posts before and after ``post_id``."""
         before = self._db.execute(
-            "SELECT id FROM posts WHERE id < ? ORDER BY id DESC LIMIT ?", (post_id, span)
+            f"SELECT id FROM posts WHERE id < ? AND {_VISIBLE} ORDER BY id DESC LIMIT ?",
+            (post_id, span),
         ).fetchall()
         after = self._db.execute(
-            "SELECT id FROM posts WHERE id > ? ORDER BY id LIMIT ?", (post_id, span)
+            f"SELECT id FROM posts WHERE id > ? AND {_VISIBLE} ORDER BY id LIMIT ?",
+            (post_id, span),
         ).fetchall()
         return [int(row[0]) for row in (*reversed(before), *after)]
 
@@ -155,12 +206,13 @@ class DocumentStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        with closing(self._db.execute(f"SELECT * FROM posts WHERE id IN ({marks})", ids)) as cur:
+        sql = f"SELECT * FROM posts WHERE id IN ({marks}) AND {_VISIBLE}"
+        with closing(self._db.execute(sql, ids)) as cur:
             return {post.id: post for post in map(self._row_to_post, cur)}
 
     def iter_posts(self, only_unembedded: bool = False) -> Iterator[Post]:
         """Yield stored posts in id order."""
-        where = "WHERE embedded = 0" if only_unembedded else ""
+        where = f"WHERE embedded = {PENDING}" if only_unembedded else f"WHERE {_VISIBLE}"
         with closing(self._db.cursor()) as cur:
             yield from map(
                 self._row_to_post, cur.execute(f"SELECT * FROM posts {where} ORDER BY id")

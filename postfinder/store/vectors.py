@@ -50,6 +50,9 @@ class VectorStore(Protocol):
     def count(self, collection: str) -> int:
         """Return the number of chunks in the collection (0 if it does not exist)."""
 
+    def post_ids(self, collection: str) -> list[int]:
+        """Return the post id of every stored chunk, sorted (for consistency checks)."""
+
     def drop(self, collection: str) -> None:
         """Delete the collection if it exists."""
 
@@ -89,6 +92,10 @@ class MemoryVectorStore:
     def count(self, collection: str) -> int:
         """Count chunks."""
         return len(self._data.get(collection, {}))
+
+    def post_ids(self, collection: str) -> list[int]:
+        """List the post id of every chunk."""
+        return sorted(rec.post_id for rec, _ in self._data.get(collection, {}).values())
 
     def drop(self, collection: str) -> None:
         """Forget a collection."""
