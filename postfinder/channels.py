@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ BM25_DIR = "bm25"
 REFUSAL_FILE = "refusal.json"
 # Part of the BM25 index's fingerprint: an index tokenised by an older rule is rebuilt.
 TOKENIZER_VERSION = ":tok3"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Channel:
         self.docs = DocumentStore(directory / DB_FILE, channel_id)
         self._lexical: tuple[str, BM25Index] | None = None
         self._tokenizer: Tokenizer | None = None
+        self._refresh = threading.Lock()  # held while a background rebuild runs
+        self._refresh_again = False
 
     @property
     def collection(self) -> str:
@@ -175,21 +180,76 @@ class Channel:
         return shares
 
     def lexical(self) -> BM25Index:
-        """Return the BM25 index, rebuilding it if it is missing or out of date."""
+        """Return the BM25 index, rebuilding it if it is missing or out of date.
+
+        While a background rebuild runs (see `refresh_lexical_soon`) the previous index
+        is returned: searches never wait for it.
+        """
         fingerprint = self.docs.fingerprint()
-        if self._lexical is not None and self._lexical[0] == fingerprint:
-            return self._lexical[1]
-        path = self.directory / BM25_DIR
-        index: BM25Index | None = None
-        if path.is_dir():
-            try:
-                index = BM25Index.load(path)
-            except Exception:  # pylint: disable=broad-exception-caught
-                index = None  # unreadable: rebuilt below from the post store
+        current = self._lexical
+        if current is not None and (current[0] == fingerprint or self._refresh.locked()):
+            return current[1]
+        index = self._load_saved()
         if index is None or index.meta.get("fingerprint") != fingerprint + TOKENIZER_VERSION:
             index = self.rebuild_lexical(fingerprint)
         self._lexical = (fingerprint, index)
         return index
+
+    def _load_saved(self) -> BM25Index | None:
+        """The BM25 index on disk, or None if missing, unreadable or of another tokenizer."""
+        path = self.directory / BM25_DIR
+        if not path.is_dir():
+            return None
+        try:
+            index = BM25Index.load(path)
+        except Exception:  # pylint: disable=broad-exception-caught
+            return None  # unreadable: rebuilt from the post store
+        fingerprint = str(index.meta.get("fingerprint", ""))
+        return index if fingerprint.endswith(TOKENIZER_VERSION) else None
+
+    def refresh_lexical_soon(self) -> None:
+        """Rebuild the BM25 index in a background thread (after live posts or removals).
+
+        Searches keep using the previous index until the new one is ready; a removed
+        post they still rank is dropped because its row is gone, and a new post is
+        found by dense search meanwhile. Changes during a rebuild trigger one more.
+        """
+        self._refresh_again = True
+        if self._lexical is None:
+            saved = self._load_saved()
+            if saved is None:
+                self.lexical()  # nothing to serve meanwhile: build it now, once
+                self._refresh_again = False
+                return
+            self._lexical = ("stale", saved)
+        if self._refresh.acquire(blocking=False):
+            threading.Thread(target=self._refresh_loop, name="bm25-refresh", daemon=True).start()
+
+    def _refresh_loop(self) -> None:
+        # A channel object of its own: its own database connection and tokenizer.
+        twin = Channel(self.id, self.directory, self.vectors, self.settings)
+        try:
+            while self._refresh_again:
+                self._refresh_again = False
+                index = twin.rebuild_lexical()
+                assert twin._lexical is not None  # pylint: disable=protected-access
+                self.docs.forget_cached_meta()
+                self._tokenizer = None  # the post languages may have changed
+                self._lexical = (twin._lexical[0], index)  # pylint: disable=protected-access
+        except Exception:  # pylint: disable=broad-exception-caught
+            log.exception("Background BM25 rebuild of channel %s failed", self.id)
+        finally:
+            twin.close()
+            self._refresh.release()
+        if self._refresh_again:  # a change arrived while the lock was being released
+            self.refresh_lexical_soon()
+
+    def wait_for_refresh(self, timeout: float | None = None) -> bool:
+        """Wait until no background rebuild runs; return False on timeout (for tests)."""
+        if not self._refresh.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._refresh.release()
+        return True
 
     def rebuild_lexical(self, fingerprint: str | None = None) -> BM25Index:
         """Rebuild the BM25 index from the stored posts and save it."""

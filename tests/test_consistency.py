@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ from postfinder.cli import cli
 from postfinder.embeddings.base import Vectors
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.health import channel_problems
+from postfinder.ingest.post import Post
 from postfinder.store.vectors import ChunkRecord, MemoryVectorStore
 
 runner = CliRunner()
@@ -139,3 +141,33 @@ def test_heartbeat_only_health_needs_no_index(isolated_state) -> None:
     (isolated_state / "bot.heartbeat").write_text(str(time.time()), encoding="utf-8")
     result = runner.invoke(cli, ["health", "--heartbeat-only", "--max-age", "60"])
     assert (result.exit_code, result.stdout) == (0, "ok: the bot is alive\n")
+
+
+def test_live_post_rebuilds_bm25_in_the_background(
+    app: App, write_export, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.indexer().index_export(write_export(POSTS), progress=False)
+    channel = app.catalog.get(CHANNEL_ID)
+    channel.lexical()
+    gate = threading.Event()
+    original = Channel.rebuild_lexical
+
+    def slow_rebuild(self: Channel, fingerprint: str | None = None) -> object:
+        gate.wait(10)  # a big channel: the rebuild takes a while
+        return original(self, fingerprint)
+
+    monkeypatch.setattr(Channel, "rebuild_lexical", slow_rebuild)
+    live = Post(channel_id=CHANNEL_ID, id=99, date=1_700_100_000, text="электрички отменены")
+    app.indexer().add_posts(channel, [live], refresh_lexical=False)
+    channel.refresh_lexical_soon()
+    started = time.perf_counter()
+    bm25 = app.retriever().search("электрички отменены", mode="bm25")
+    assert time.perf_counter() - started < 2  # answered with the previous index
+    assert 99 not in [hit.post_id for hit in bm25.hits]
+    dense = app.retriever().search("электрички отменены", mode="dense")
+    assert dense.hits[0].post_id == 99  # found meanwhile by meaning
+    gate.set()
+    assert channel.wait_for_refresh(10)
+    bm25 = app.retriever().search("электрички отменены", mode="bm25")
+    assert [hit.post_id for hit in bm25.hits] == [99]
+    assert channel.lexical() is channel.lexical()  # no further rebuild

@@ -379,7 +379,9 @@ class PostFinderBot:
     def _index(self, channel_id: int, title: str, post: Post) -> None:
         indexer = self.app.indexer()
         channel = indexer.open_channel(ChatInfo(channel_id, title, "channel"))
-        indexer.add_posts(channel, [post])
+        indexer.add_posts(channel, [post], refresh_lexical=False)
+        channel.refresh_lexical_soon()  # never a full BM25 rebuild on the answer queue
+        channel.touch()
 
     # -- questions ----------------------------------------------------------------------
     async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -544,8 +546,9 @@ class PostFinderBot:
             return
         indexer = self.app.indexer()
         removed = await self.app.work_queue.run(
-            lambda _cancel: indexer.remove_posts(channel, [post_id])
+            lambda _cancel: indexer.remove_posts(channel, [post_id], refresh_lexical=False)
         )
+        channel.refresh_lexical_soon()  # searches drop the removed post meanwhile
         key = "forgotten" if removed else "not_indexed"
         reply = phrase(key, language).format(post=post_id)
         await with_retry(lambda: message.reply_text(reply))

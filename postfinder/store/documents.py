@@ -77,6 +77,10 @@ class DocumentStore:
             self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         return dict(self._meta)
 
+    def forget_cached_meta(self) -> None:
+        """Read metadata again on next use (another connection changed it)."""
+        self._meta = None
+
     def set_meta(self, **values: str) -> None:
         """Set metadata keys."""
         self._meta = None
