@@ -14,6 +14,7 @@ from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, TelegramExport, check_chat_kind
+from postfinder.store.documents import DocumentStore
 from postfinder.store.vectors import ChunkRecord
 
 
@@ -214,12 +215,12 @@ class Indexer:
             pieces = self.chunker.split(post.search_text)
             records.extend(ChunkRecord(post.id, i, piece) for i, piece in enumerate(pieces))
             counts.append((post, len(pieces)))
-        vectors = self.embedder.embed_passages([r.text for r in records])
         # Order matters for crash safety: rows are marked pending, then their vectors
         # are replaced, then the rows are marked embedded. Vectors are only ever
         # written for pending rows, so an interrupted run heals on the next one.
         ids = [p.id for p in posts]
         channel.docs.upsert(counts)
+        vectors = self.embedder.embed_passages([r.text for r in records])
         channel.vectors.delete_posts(channel.collection, ids)
         channel.vectors.add(channel.collection, records, vectors)
         channel.docs.mark_embedded(ids)
@@ -227,6 +228,20 @@ class Indexer:
             channel.rebuild_lexical()
             channel.touch()
         return len(records)
+
+    def stage(self, channel: Channel, posts: Iterable[Post]) -> None:
+        """Record live posts as pending at once, before they wait for the work queue.
+
+        A connection of its own, so the event loop never shares one with the worker
+        thread; if the process dies before the posts are embedded, the next start
+        (`heal`) embeds them, so a received post is never lost.
+        """
+        counts = [(post, len(self.chunker.split(post.search_text))) for post in posts]
+        docs = DocumentStore(channel.docs.path, channel.id)
+        try:
+            docs.upsert(counts)
+        finally:
+            docs.close()
 
     def remove_posts(
         self, channel: Channel, post_ids: Iterable[int], refresh_lexical: bool = True

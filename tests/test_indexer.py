@@ -79,12 +79,13 @@ def test_interrupted_run_is_completed_by_rerun(settings, write_export) -> None:
     with pytest.raises(KeyboardInterrupt):
         indexer.index_export(path, progress=False)
     channel = broken.catalog.get(CHANNEL_ID)
-    assert channel.docs.count() == 30  # first batch committed, second lost
+    assert channel.docs.count() == 60  # first batch embedded, second waiting for vectors
+    assert channel.docs.unfinished() == (list(range(31, 61)), [])
     broken.close()
 
     healthy = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
     report = healthy.indexer().index_export(path, progress=False)
-    assert (report.added, report.unchanged) == (70, 30)
+    assert (report.added, report.unchanged) == (40, 60)  # the waiting batch healed first
     assert store.count(healthy.catalog.get(CHANNEL_ID).collection) == 100
     healthy.close()
 

@@ -336,6 +336,8 @@ class PostFinderBot:
         if post is None:
             return
         title = message.chat.title or ""
+        indexer = self.app.indexer()
+        indexer.stage(self.app.catalog.get(channel_id, create=True), [post])
         await self.app.work_queue.run(lambda _cancel: self._index(channel_id, title, post))
         log.info("Indexed post %s of channel %s", post.id, channel_id)
 
