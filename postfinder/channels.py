@@ -222,7 +222,7 @@ class Channel:
                 self._refresh_again = False
                 return
             self._lexical = ("stale", saved)
-        if self._refresh.acquire(blocking=False):
+        if self._refresh.acquire(blocking=False):  # pylint: disable=consider-using-with
             threading.Thread(target=self._refresh_loop, name="bm25-refresh", daemon=True).start()
 
     def _refresh_loop(self) -> None:
@@ -246,6 +246,7 @@ class Channel:
 
     def wait_for_refresh(self, timeout: float | None = None) -> bool:
         """Wait until no background rebuild runs; return False on timeout (for tests)."""
+        # pylint: disable-next=consider-using-with
         if not self._refresh.acquire(timeout=-1 if timeout is None else timeout):
             return False
         self._refresh.release()

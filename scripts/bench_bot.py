@@ -24,7 +24,9 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_telegram import FakeTelegram  # noqa: E402  pylint: disable=wrong-import-position
+from fake_telegram import (  # noqa: E402  pylint: disable=wrong-import-position,import-error
+    FakeTelegram,
+)
 
 from postfinder.app import build_app  # noqa: E402  pylint: disable=wrong-import-position
 from postfinder.bot.wiring import (  # noqa: E402  pylint: disable=wrong-import-position

@@ -40,7 +40,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_telegram import FakeTelegram  # noqa: E402  pylint: disable=wrong-import-position
+from fake_telegram import (  # noqa: E402  pylint: disable=wrong-import-position,import-error
+    FakeTelegram,
+)
 
 from postfinder.app import build_app  # noqa: E402  pylint: disable=wrong-import-position
 from postfinder.conversation.storage import (  # noqa: E402  pylint: disable=wrong-import-position

@@ -31,7 +31,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from postfinder import inbox
 from postfinder.answering.pipeline import Answer
@@ -53,6 +53,10 @@ CHANNEL_ID_OFFSET = 10**12  # Bot API channel ids are -100<id>; exports use <id>
 
 THREADS_REMEMBERED = 10_000
 QUOTE_LIMIT = 1024  # Telegram's limit for ReplyParameters.quote
+
+
+# Bot API: user and chat ids have at most 52 significant bits; message ids are 32-bit.
+MAX_TELEGRAM_ID = 2**52
 
 
 def export_id(chat_id: int) -> int:
@@ -322,6 +326,20 @@ class PostFinderBot:
             return origin_post(parent)
         thread = message.message_thread_id
         return self.threads.get((message.chat.id, thread)) if thread is not None else None
+
+    # -- input checks -------------------------------------------------------------------
+    async def drop_impossible(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop updates with ids Telegram never sends (beyond 52 bits) before any handler."""
+        message = update.effective_message
+        ids = [
+            getattr(update.effective_chat, "id", 0),
+            getattr(update.effective_user, "id", 0),
+            getattr(message, "message_id", 0),
+            getattr(message, "message_thread_id", 0) or 0,
+        ]
+        if any(not isinstance(value, int) or abs(value) >= MAX_TELEGRAM_ID for value in ids):
+            log.warning("Dropped update %s: an id beyond Telegram's range", update.update_id)
+            raise ApplicationHandlerStop
 
     # -- live indexing ------------------------------------------------------------------
     async def on_channel_post(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,6 +16,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -170,6 +171,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         .post_shutdown(lambda _: _close(storage, tasks))
         .build()
     )
+    application.add_handler(TypeHandler(Update, bot.drop_impossible), group=-1)
     channel_posts = filters.UpdateType.CHANNEL_POSTS
     application.add_handler(MessageHandler(channel_posts, bot.on_channel_post))
     application.add_handler(CommandHandler("ask", bot.on_ask))
