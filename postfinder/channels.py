@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,13 +259,16 @@ class Channel:
         self.detect_languages()
         tokenizer = self.tokenizer()
         ids: list[int] = []
-        tokens: list[list[str]] = []
-        for post in self.docs.iter_posts():
-            ids.append(post.id)
-            tokens.append(tokenizer.tokenize(post.search_text))
+
+        def tokens() -> Iterator[list[str]]:
+            # Streamed: at 200k posts the token lists alone would take most of a gigabyte.
+            for post in self.docs.iter_posts():
+                ids.append(post.id)
+                yield tokenizer.tokenize(post.search_text)
+
         cfg = self.settings.lexical
         index = BM25Index(k1=cfg.k1, b=cfg.b, idf=cfg.idf)
-        index.build(ids, tokens)
+        index.build(ids, tokens())
         index.meta = {
             "fingerprint": fingerprint + TOKENIZER_VERSION,
             "languages": self.meta.get("languages", ""),

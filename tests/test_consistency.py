@@ -61,7 +61,7 @@ def test_write_interrupted_between_rows_and_vectors_heals_on_rerun(settings, wri
     store = FailingStore(fail_add=2)
     broken = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
     indexer = broken.indexer()
-    indexer.batch_size = 10
+    indexer.batch_size = indexer.bulk_batch_size = 10
     with pytest.raises(KeyboardInterrupt):
         indexer.index_export(path, progress=False)
     channel = broken.catalog.get(CHANNEL_ID)
@@ -85,7 +85,7 @@ def test_interrupted_removal_hides_the_post_and_finishes_later(settings, write_e
     store = FailingStore(fail_delete=2)  # the first delete is the indexing batch's
     app = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
     indexer = app.indexer()
-    indexer.batch_size = 100
+    indexer.batch_size = indexer.bulk_batch_size = 100
     indexer.index_export(write_export(POSTS), progress=False)
     channel = app.catalog.get(CHANNEL_ID)
     with pytest.raises(KeyboardInterrupt):

@@ -75,7 +75,7 @@ def test_interrupted_run_is_completed_by_rerun(settings, write_export) -> None:
     path = write_export([message(i, f"пост номер {i} про разное {i * 7}") for i in range(1, 101)])
     broken = App(settings, embedder=ExplodingEmbedder(fail_on_call=2), vectors=store)
     indexer = broken.indexer()
-    indexer.batch_size = 30
+    indexer.batch_size = indexer.bulk_batch_size = 30
     with pytest.raises(KeyboardInterrupt):
         indexer.index_export(path, progress=False)
     channel = broken.catalog.get(CHANNEL_ID)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,7 +61,7 @@ class BM25Index:
         """Return the number of indexed documents."""
         return int(self.doc_ids.size)
 
-    def build(self, doc_ids: Sequence[int], corpus_tokens: Sequence[Sequence[str]]) -> None:
+    def build(self, doc_ids: Sequence[int], corpus_tokens: Iterable[Sequence[str]]) -> None:
         """Index documents given as token lists.
 
         Parameters
@@ -68,27 +69,34 @@ class BM25Index:
         doc_ids
             One id per document.
         corpus_tokens
-            Tokens of each document, in the same order.
+            Tokens of each document, in the same order; consumed once, so a generator
+            keeps memory to the term counts (compact integer arrays), not the tokens.
         """
         vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        counts: list[int] = []
-        lengths = np.zeros(len(corpus_tokens), dtype=np.float64)
+        rows, cols, counts = array("i"), array("i"), array("f")
+        lengths = array("d")
         for row, tokens in enumerate(corpus_tokens):
-            lengths[row] = len(tokens)
+            lengths.append(len(tokens))
             for term, count in Counter(tokens).items():
                 rows.append(row)
                 cols.append(vocab.setdefault(term, len(vocab)))
                 counts.append(count)
-        n_docs = len(corpus_tokens)
+        if len(lengths) != len(doc_ids):
+            raise StoreError(f"BM25 build got {len(lengths)} documents for {len(doc_ids)} ids.")
+        n_docs = len(lengths)
         tf = sp.csc_matrix(
-            (np.asarray(counts, dtype=np.float64), (rows, cols)), shape=(n_docs, max(len(vocab), 1))
+            (
+                np.frombuffer(counts, dtype=np.float32).astype(np.float64),
+                (np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32)),
+            ),
+            shape=(n_docs, max(len(vocab), 1)),
         )
+        del rows, cols, counts
+        lengths_np = np.frombuffer(lengths, dtype=np.float64)
         df = np.diff(tf.indptr).astype(np.float64)
         idf = _idf(df, n_docs, self.idf, self.epsilon)
-        avgdl = lengths.mean() if n_docs else 1.0
-        norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
+        avgdl = lengths_np.mean() if n_docs else 1.0
+        norm = self.k1 * (1 - self.b + self.b * lengths_np / max(avgdl, 1e-9))
         term_of_entry = np.repeat(np.arange(tf.shape[1]), np.diff(tf.indptr))
         tf.data = idf[term_of_entry] * tf.data * (self.k1 + 1) / (tf.data + norm[tf.indices])
         retriever = bm25s.BM25(k1=self.k1, b=self.b, method="robertson")

@@ -182,6 +182,15 @@ class DocumentStore:
         row = self._db.execute(f"SELECT SUM(n_chunks) FROM posts WHERE embedded = {EMBEDDED}")
         return int(row.fetchone()[0] or 0)
 
+    def present(self, post_ids: Iterable[int]) -> list[int]:
+        """Return which of these posts have a row, in any state (so may have vectors)."""
+        ids = list(post_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(f"SELECT id FROM posts WHERE id IN ({marks})", ids)
+        return [int(row[0]) for row in rows]
+
     def count(self) -> int:
         """Return the number of stored posts."""
         sql = f"SELECT COUNT(*) FROM posts WHERE {_VISIBLE}"
