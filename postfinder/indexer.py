@@ -188,16 +188,18 @@ class Indexer:
             low, high = min(new_hashes), max(new_hashes)
             missing = [p for p in channel.docs.ids() if low <= p <= high and p not in new_hashes]
             removed = self.remove_posts(channel, missing, refresh_lexical=False)
-        if todo or removed or not (channel.directory / "bm25").is_dir():
+        posts_in_export, changed = len(new_hashes), len(todo)
+        del new_hashes, stored, todo  # a big export's tables: not kept through the BM25 build
+        if changed or removed or not (channel.directory / "bm25").is_dir():
             channel.rebuild_lexical()
         channel.touch()
         return IndexReport(
             channel_id=info.id,
             channel_name=info.name,
-            posts_in_export=len(new_hashes),
-            added=len(todo) - updated,
+            posts_in_export=posts_in_export,
+            added=changed - updated,
             updated=updated,
-            unchanged=len(new_hashes) - len(todo),
+            unchanged=posts_in_export - changed,
             chunks=chunks,
             seconds=time.perf_counter() - started,
             removed=removed,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from postfinder.answering.sanitize import CONTROL_RE
 from postfinder.channels import Channel
 from postfinder.embeddings.base import Embedder
 from postfinder.settings import RetrievalSettings
@@ -107,8 +108,12 @@ def convex_fuse(
 
 
 def make_snippet(text: str, limit: int) -> str:
-    """Return the start of ``text`` on one line, cut at a word boundary to ``limit`` chars."""
-    flat = " ".join(text.split())
+    """Return the start of ``text`` on one line, cut at a word boundary to ``limit`` chars.
+
+    Control, bidi-override and ANSI escape characters are dropped: snippets reach
+    terminals and chats, where they could recolour or reorder what people read.
+    """
+    flat = " ".join(CONTROL_RE.sub(" ", text).split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]

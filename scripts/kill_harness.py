@@ -8,6 +8,9 @@ Scenarios (each trial starts from a copy of an indexed channel of ``--posts`` po
 - ``forget``: ``postfinder forget-post`` killed, then run again; the post is gone.
 - ``member``: ``postfinder member forget`` of a member with 1,000 questions killed,
   then run again; none of their data is left and other members' data is intact.
+- ``concurrent``: a second writer (index, forget-post, repair) started while ``index``
+  holds the data directory must fail at once with the lock error; ``index`` while
+  ``serve`` runs is handed over to the bot. Either way the stores end consistent.
 - ``live``: ``postfinder serve`` against the fake Bot API (tests/fake_telegram.py,
   127.0.0.1) receiving new and edited channel posts, killed, started again; every
   post received is indexed with its latest text.
@@ -121,6 +124,20 @@ def row_states(data_dir: Path) -> dict[str, int]:
         rows = db.execute("SELECT embedded, COUNT(*) FROM posts GROUP BY embedded").fetchall()
     names = {1: "embedded", 0: "pending", -1: "removing"}
     return {names[int(state)]: int(n) for state, n in rows}
+
+
+QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
+def wait_for_lock(data_dir: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until ``process`` holds the data directory's writer lock."""
+    lock = data_dir / "writer.lock"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if lock.is_file() and f'"pid": {process.pid},' in lock.read_text(encoding="utf-8"):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"process {process.pid} never took the writer lock")
 
 
 def audit(data_dir: Path, expected: dict[int, str] | None) -> list[str]:
@@ -301,6 +318,76 @@ class Harness:
             problems.append("the restarted bot did not index every post within 90 s")
         return {"delay": delay, "killed": True, "rows_at_kill": state, "problems": problems}
 
+    def concurrent(self, trial: int) -> dict[str, Any]:
+        """Two writers at once; the second gets the lock error fast, or (bot) a hand-over."""
+        v2 = self.newer_export()
+        path = write_export(self.work / f"c2-{trial}" / "result.json", v2)
+        data = self.fresh(f"concurrent-{trial}")
+        env = environment(data)
+        kind = ("index", "forget-post", "repair", "serve")[trial % 4]
+        if kind == "serve":
+            return self._index_while_serving(data, env, path, v2)
+        second = {
+            "index": ["index", str(path)],
+            "forget-post": ["forget-post", str(max(self.v1))],
+            "repair": ["repair"],
+        }[kind]
+        command = [sys.executable, "-m", "postfinder"]
+        with subprocess.Popen([*command, "index", str(path)], env=env, **QUIET) as first:
+            wait_for_lock(data, first)
+            started = time.perf_counter()
+            loser = subprocess.run(
+                [*command, *second], env=env, capture_output=True, text=True, check=False
+            )
+            seconds = time.perf_counter() - started
+            first.wait(timeout=600)
+        problems = audit(data, v2)
+        if loser.returncode != 1 or "Another PostFinder process is writing" not in loser.stderr:
+            problems.append(f"second writer ({kind}): rc {loser.returncode}, {loser.stderr[-300:]}")
+        if first.returncode != 0:
+            problems.append(f"first writer exited {first.returncode}")
+        return {"killed": False, "second": kind, "error_s": seconds, "problems": problems}
+
+    def _index_while_serving(
+        self, data: Path, env: dict[str, str], path: Path, v2: dict[int, str]
+    ) -> dict[str, Any]:
+        fake = FakeTelegram()
+        fake.server.handle_error = lambda *_: None  # type: ignore[method-assign]
+        fake.start()
+        bot_env = {
+            **env,
+            "POSTFINDER_TELEGRAM__TOKEN": "1:concurrent",
+            "POSTFINDER_TELEGRAM__BASE_URL": fake.base_url,
+            "POSTFINDER_TELEGRAM__CHANNELS": f"[{CHANNEL}]",
+        }
+        command = [sys.executable, "-m", "postfinder"]
+        try:
+            with subprocess.Popen([*command, "serve"], env=bot_env, **QUIET) as bot:
+                wait_for_lock(data, bot)
+                started = time.perf_counter()
+                handed = subprocess.run(
+                    [*command, "index", str(path)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    timeout=600,
+                )
+                seconds = time.perf_counter() - started
+                bot.send_signal(signal.SIGTERM)
+                bot.wait(timeout=60)
+        finally:
+            fake.stop()
+        problems = audit(data, v2)
+        if handed.returncode != 0 or "handed" not in (handed.stdout + handed.stderr).lower():
+            problems.append(f"index while serving: rc {handed.returncode}, {handed.stderr[-300:]}")
+        return {
+            "killed": False,
+            "second": "index-while-serve",
+            "error_s": seconds,
+            "problems": problems,
+        }
+
     @staticmethod
     def _update(pid: int, text: str, edited: bool = False) -> dict[str, Any]:
         post = {
@@ -347,7 +434,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--posts", type=int, default=600)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--scenarios", default="index,forget,member,live")
+    parser.add_argument("--scenarios", default="index,forget,member,live,concurrent")
     parser.add_argument("--keep", action="store_true", help="Keep the data directories.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pf-kill-"))
@@ -358,6 +445,22 @@ def main() -> None:
             trials = [getattr(harness, scenario)(n) for n in range(args.trials)]
             bad = [t for t in trials if t["problems"]]
             failed |= bool(bad)
+            if scenario == "concurrent":
+                times = sorted(t["error_s"] for t in trials if t["second"] != "index-while-serve")
+                print(
+                    json.dumps(
+                        {
+                            "scenario": scenario,
+                            "trials": len(trials),
+                            "second_writer": dict(Counter(t["second"] for t in trials)),
+                            "lock_error_s_max": round(times[-1], 2) if times else None,
+                            "inconsistent": len(bad),
+                            "problems": [t["problems"] for t in bad][:5],
+                        }
+                    ),
+                    flush=True,
+                )
+                continue
             states = Counter(
                 "+".join(
                     sorted(k for k, v in t.get("rows_at_kill", {}).items() if v and k != "embedded")

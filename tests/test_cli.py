@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CHANNEL_ID, NEWS
+from conftest import CHANNEL_ID, NEWS, message
 from typer.testing import CliRunner
 
 from postfinder.cli import cli
@@ -213,3 +213,13 @@ def test_member_export_and_forget(settings) -> None:
     storage = BotStorage(settings.bot_db, settings.secret_file)
     assert storage.stats(days=1)["questions"] == 1  # the other member's question stays
     storage.close()
+
+
+def test_search_and_ask_print_no_control_bidi_or_ansi_characters(write_export) -> None:
+    hostile = "Каток\u202e открыт \x1b[2J\x1b[31mс 25 ноября\x1b[0m\x07 до марта."
+    path = write_export([message(2, hostile), message(3, "Бассейн закрыт на ремонт.")])
+    assert run("index", str(path))[0] == 0
+    for args in (("search", "каток открыт"), ("ask", "Когда открыт каток?", "--no-llm")):
+        code, out, _ = run(*args)
+        assert code == 0 and "Каток" in out
+        assert not any(ch in out for ch in "\u202e\x1b\x07"), out

@@ -17,7 +17,7 @@ from postfinder.answering.passages import RankedPost, rank_sentences, support_te
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
 from postfinder.answering.question import focus_question
 from postfinder.answering.refusal import RefusalModel
-from postfinder.answering.sanitize import MENTION_RE, sanitize_answer
+from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, sanitize_answer
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
 from postfinder.phrases import phrase
@@ -267,7 +267,7 @@ class Answerer:
         """
         if not self.settings.show_evidence or not cited or not 1 <= cited[0] <= len(prompt.items):
             return text
-        quote = quote_sentences(prompt.items[cited[0] - 1])
+        quote = CONTROL_RE.sub("", quote_sentences(prompt.items[cited[0] - 1]))
         if not quote or _words(quote) in _words(CITATION_RE.sub("", text)):
             return text  # the answer already says it in the post's words
         room = self.settings.max_chars - len(text) - 8

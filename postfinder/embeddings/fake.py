@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +18,8 @@ class FakeEmbedder:
     """Hashes lower-cased words (and their 4-letter stems) into a bag-of-words vector.
 
     Texts that share words get similar vectors, so retrieval tests behave sensibly;
-    the same text always gives the same vector. ``calls`` records each batch embedded.
+    the same text always gives the same vector. ``calls`` records the last 32
+    batches embedded (bounded: indexing a big channel with it must not grow memory).
 
     Parameters
     ----------
@@ -31,7 +33,7 @@ class FakeEmbedder:
         self.name = f"fake-{dim}"
         self.dim = dim
         self.max_tokens = max_tokens
-        self.calls: list[tuple[str, list[str]]] = []
+        self.calls: deque[tuple[str, list[str]]] = deque(maxlen=32)
 
     def _vector(self, text: str) -> Vectors:
         vec = np.zeros(self.dim, dtype=np.float32)
