@@ -177,7 +177,8 @@ class Harness:
         self.work = work
         self.rng = random.Random(seed)
         self.v1 = {pid: post_text(self.rng, pid) for pid in range(1, posts + 1)}
-        self.index_seconds = self.forget_seconds = self.member_seconds = 0.0
+        self.seconds: dict[str, float] = {}
+        self.member_seconds = 0.0
         self.template = work / "template"
         self.v1_path = write_export(work / "v1" / "result.json", self.v1)
         run(["index", str(self.v1_path)], environment(self.template))
@@ -224,33 +225,26 @@ class Harness:
         v2 = self.newer_export()
         path = write_export(self.work / f"v2-{trial}" / "result.json", v2)
         data = self.fresh(f"index-{trial}")
-        env = environment(data)
-        if trial == 0:
-            self.index_seconds = self.timed(["index", str(path)], environment(self.fresh("probe")))
-        delay = self.rng.uniform(0.2, self.index_seconds)
-        killed = run(["index", str(path)], env, kill_after=delay)
-        state = row_states(data)
-        run(["index", str(path)], env)
-        return {
-            "delay": delay,
-            "killed": killed,
-            "rows_at_kill": state,
-            "problems": audit(data, v2),
-        }
+        return self._kill_and_rerun("index", ["index", str(path)], data, v2)
 
     def forget(self, trial: int) -> dict[str, Any]:
         """Kill `forget-post`, rerun it, audit."""
         target = self.rng.choice(sorted(self.v1))
         data = self.fresh(f"forget-{trial}")
-        env = environment(data)
-        args = ["forget-post", str(target)]
-        if trial == 0:
-            self.forget_seconds = self.timed(args, environment(self.fresh("probe")))
-        delay = self.rng.uniform(0.2, self.forget_seconds)
-        killed = run(args, env, kill_after=delay)
-        state = row_states(data)
-        run(args, env)  # says "not indexed" if the first run had finished
         expected = {pid: text for pid, text in self.v1.items() if pid != target}
+        # The rerun says "not indexed" if the first run had finished.
+        return self._kill_and_rerun("forget", ["forget-post", str(target)], data, expected)
+
+    def _kill_and_rerun(
+        self, name: str, args: list[str], data: Path, expected: dict[int, str]
+    ) -> dict[str, Any]:
+        """Kill ``args`` at a random moment of its uninterrupted run time, rerun, audit."""
+        if name not in self.seconds:
+            self.seconds[name] = self.timed(args, environment(self.fresh("probe")))
+        delay = self.rng.uniform(0.2, self.seconds[name])
+        killed = run(args, environment(data), kill_after=delay)
+        state = row_states(data)
+        run(args, environment(data))
         return {
             "delay": delay,
             "killed": killed,

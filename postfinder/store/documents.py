@@ -138,6 +138,14 @@ class DocumentStore:
         return self._set_state(post_ids, REMOVING, _VISIBLE, bump=True)
 
     def _set_state(self, post_ids: Iterable[int], state: int, where: str, bump: bool) -> int:
+        return self._change(f"UPDATE posts SET embedded = {state}", post_ids, where, bump)
+
+    def delete(self, post_ids: Iterable[int]) -> int:
+        """Remove posts; return how many existed."""
+        return self._change("DELETE FROM posts", post_ids, "1", bump=True)
+
+    def _change(self, statement: str, post_ids: Iterable[int], where: str, bump: bool) -> int:
+        """Run ``statement`` on the given posts in one transaction; return the rows hit."""
         ids = list(post_ids)
         if not ids:
             return 0
@@ -146,21 +154,7 @@ class DocumentStore:
         with self._db:
             if bump:
                 self._bump_revision()
-            cursor = self._db.execute(
-                f"UPDATE posts SET embedded = {state} WHERE id IN ({marks}) AND {where}", ids
-            )
-            return int(cursor.rowcount)
-
-    def delete(self, post_ids: Iterable[int]) -> int:
-        """Remove posts; return how many existed."""
-        ids = list(post_ids)
-        if not ids:
-            return 0
-        self._meta = None
-        marks = ",".join("?" * len(ids))
-        with self._db:
-            self._bump_revision()
-            cursor = self._db.execute(f"DELETE FROM posts WHERE id IN ({marks})", ids)
+            cursor = self._db.execute(f"{statement} WHERE id IN ({marks}) AND {where}", ids)
             return int(cursor.rowcount)
 
     def mark_all_unembedded(self) -> None:
