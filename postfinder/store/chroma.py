@@ -78,15 +78,7 @@ class ChromaVectorStore:
                     self._collections[name] = self._client.get_or_create_collection(
                         name=name,
                         embedding_function=None,
-                        # One build thread: the same inserts then give the same graph,
-                        # so approximate search (beyond exact_search_limit) is reproducible.
-                        configuration={
-                            "hnsw": {
-                                "space": "cosine",
-                                "ef_search": self._ef_search,
-                                "num_threads": 1,
-                            }
-                        },
+                        configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
                     )
                 else:
                     self._collections[name] = self._client.get_collection(
