@@ -317,7 +317,7 @@ class Indexer:
         int
             Number of chunks stored.
         """
-        self.heal(channel)
+        # Everything is re-embedded below (reembed also finishes pending removals).
         channel.docs.mark_all_unembedded()
         channel.vectors.drop(channel.collection)
         chunks = self.reembed(channel, progress)

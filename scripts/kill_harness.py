@@ -54,6 +54,8 @@ from postfinder.conversation.storage import (  # noqa: E402  pylint: disable=wro
 from postfinder.settings import load_settings  # noqa: E402  pylint: disable=wrong-import-position
 
 CHANNEL = 1_700_000_042
+QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+POSTFINDER = [sys.executable, "-m", "postfinder"]
 MEMBER, OTHER = 42, 7
 WORDS = (
     "электричка расписание пошлина паспорт каток парк музей выставка билет концерт школа "
@@ -102,10 +104,7 @@ def environment(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def run(args: list[str], env: dict[str, str], kill_after: float | None = None) -> bool:
     """Run ``postfinder ARGS``; SIGKILL it after ``kill_after`` s. Return True if killed."""
-    command = [sys.executable, "-m", "postfinder", *args]
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as process:
+    with subprocess.Popen([*POSTFINDER, *args], env=env, **QUIET) as process:
         try:
             process.wait(timeout=kill_after)
             return False
@@ -126,7 +125,21 @@ def row_states(data_dir: Path) -> dict[str, int]:
     return {names[int(state)]: int(n) for state, n in rows}
 
 
-QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+def quiet_fake() -> FakeTelegram:
+    """A started fake Bot API that does not print the broken pipes of killed bots."""
+    fake = FakeTelegram()
+    fake.server.handle_error = lambda *_: None  # type: ignore[method-assign]
+    return fake.start()
+
+
+def bot_environment(env: dict[str, str], fake: FakeTelegram) -> dict[str, str]:
+    """``env`` plus the settings that point ``postfinder serve`` at the fake Bot API."""
+    return {
+        **env,
+        "POSTFINDER_TELEGRAM__TOKEN": "1:harness",
+        "POSTFINDER_TELEGRAM__BASE_URL": fake.base_url,
+        "POSTFINDER_TELEGRAM__CHANNELS": f"[{CHANNEL}]",
+    }
 
 
 def wait_for_lock(data_dir: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -276,9 +289,7 @@ class Harness:
     def live(self, trial: int) -> dict[str, Any]:
         """Kill `serve` while channel posts arrive, start it again, audit."""
         data = self.fresh(f"live-{trial}")
-        fake = FakeTelegram()
-        fake.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # killed bots
-        fake.start()
+        fake = quiet_fake()
         try:
             expected = dict(self.v1)
             top = max(self.v1)
@@ -288,19 +299,9 @@ class Harness:
             for pid in self.rng.sample(sorted(self.v1), 10):
                 expected[pid] = post_text(self.rng, pid, 2)
                 fake.push(edited_channel_post=self._update(pid, expected[pid], edited=True))
-            env = environment(
-                data,
-                POSTFINDER_TELEGRAM__TOKEN="1:killtest",
-                POSTFINDER_TELEGRAM__BASE_URL=fake.base_url,
-                POSTFINDER_TELEGRAM__CHANNELS=f"[{CHANNEL}]",
-            )
+            env = bot_environment(environment(data), fake)
             delay = self.rng.uniform(1.0, 8.0)
-            with subprocess.Popen(
-                [sys.executable, "-m", "postfinder", "serve"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ) as first:
+            with subprocess.Popen([*POSTFINDER, "serve"], env=env, **QUIET) as first:
                 time.sleep(delay)
                 first.send_signal(signal.SIGKILL)
             state = row_states(data)
@@ -326,12 +327,11 @@ class Harness:
             "forget-post": ["forget-post", str(max(self.v1))],
             "repair": ["repair"],
         }[kind]
-        command = [sys.executable, "-m", "postfinder"]
-        with subprocess.Popen([*command, "index", str(path)], env=env, **QUIET) as first:
+        with subprocess.Popen([*POSTFINDER, "index", str(path)], env=env, **QUIET) as first:
             wait_for_lock(data, first)
             started = time.perf_counter()
             loser = subprocess.run(
-                [*command, *second], env=env, capture_output=True, text=True, check=False
+                [*POSTFINDER, *second], env=env, capture_output=True, text=True, check=False
             )
             seconds = time.perf_counter() - started
             first.wait(timeout=600)
@@ -345,22 +345,15 @@ class Harness:
     def _index_while_serving(
         self, data: Path, env: dict[str, str], path: Path, v2: dict[int, str]
     ) -> dict[str, Any]:
-        fake = FakeTelegram()
-        fake.server.handle_error = lambda *_: None  # type: ignore[method-assign]
-        fake.start()
-        bot_env = {
-            **env,
-            "POSTFINDER_TELEGRAM__TOKEN": "1:concurrent",
-            "POSTFINDER_TELEGRAM__BASE_URL": fake.base_url,
-            "POSTFINDER_TELEGRAM__CHANNELS": f"[{CHANNEL}]",
-        }
-        command = [sys.executable, "-m", "postfinder"]
+        fake = quiet_fake()
         try:
-            with subprocess.Popen([*command, "serve"], env=bot_env, **QUIET) as bot:
+            with subprocess.Popen(
+                [*POSTFINDER, "serve"], env=bot_environment(env, fake), **QUIET
+            ) as bot:
                 wait_for_lock(data, bot)
                 started = time.perf_counter()
                 handed = subprocess.run(
-                    [*command, "index", str(path)],
+                    [*POSTFINDER, "index", str(path)],
                     env=env,
                     capture_output=True,
                     text=True,
@@ -399,12 +392,7 @@ class Harness:
         """Run the bot until every expected post is embedded with its text; stop it."""
         path = data / "channels" / str(CHANNEL) / "posts.sqlite3"
         deadline = time.monotonic() + 90
-        with subprocess.Popen(
-            [sys.executable, "-m", "postfinder", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ) as bot:
+        with subprocess.Popen([*POSTFINDER, "serve"], env=env, **QUIET) as bot:
             try:
                 while time.monotonic() < deadline:
                     time.sleep(0.5)

@@ -131,3 +131,26 @@ def app(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[App]:
     application = App(settings, embedder=fake_embedder, vectors=MemoryVectorStore())
     yield application
     application.close()
+
+
+DISCUSSION_GROUP = -1009000000001
+
+
+@pytest.fixture
+def fake() -> Iterator[Any]:
+    """The fake Bot API on 127.0.0.1, knowing the test channel and its discussion group."""
+    from fake_telegram import FakeTelegram  # pylint: disable=import-outside-toplevel
+
+    from postfinder.bot.handlers import api_id  # pylint: disable=import-outside-toplevel
+
+    server = FakeTelegram().start()
+    server.chats[api_id(CHANNEL_ID)] = {
+        "id": api_id(CHANNEL_ID),
+        "type": "channel",
+        "title": "Test channel",
+        "linked_chat_id": DISCUSSION_GROUP,
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+    }
+    yield server
+    server.stop()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import CHANNEL_ID, NEWS
+from conftest import CHANNEL_ID, DISCUSSION_GROUP, NEWS
 from fake_telegram import BOT, FakeTelegram
 from pydantic import SecretStr
 from telegram.error import NetworkError
@@ -27,23 +27,8 @@ from postfinder.errors import ConfigError
 from postfinder.generation.fake import FakeGenerator
 from postfinder.store.vectors import MemoryVectorStore
 
-GROUP = -1009000000001
+GROUP = DISCUSSION_GROUP
 ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram().start()
-    server.chats[api_id(CHANNEL_ID)] = {
-        "id": api_id(CHANNEL_ID),
-        "type": "channel",
-        "title": "Test channel",
-        "linked_chat_id": GROUP,
-        "accent_color_id": 0,
-        "max_reaction_count": 11,
-    }
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHANNEL_ID
+from conftest import CHANNEL_ID, DISCUSSION_GROUP
 from fake_telegram import BOT, FakeTelegram
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -178,7 +178,7 @@ def test_a_refused_export_leaves_the_index_as_it_was(
 
 
 # -- bot updates ----------------------------------------------------------------------
-GROUP = -1009000000001
+GROUP = DISCUSSION_GROUP
 USER = st.fixed_dictionaries(
     {
         "id": st.integers(min_value=1, max_value=2**40),
@@ -286,15 +286,8 @@ def test_any_update_gets_a_reply_or_silence_never_an_error(
 
 
 @pytest.fixture
-def bot_world(settings, write_export) -> Any:
+def bot_world(settings, fake: FakeTelegram, write_export) -> Any:
     """An indexed channel, a fake model and the fake Bot API, shared by all examples."""
-    fake = FakeTelegram().start()
-    fake.chats[api_id(CHANNEL_ID)] = {
-        "id": api_id(CHANNEL_ID),
-        "type": "channel",
-        "title": "Test channel",
-        "linked_chat_id": GROUP,
-    }
     settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
     settings.telegram.base_url = fake.base_url
     settings.telegram.private_chats = True
@@ -304,4 +297,3 @@ def bot_world(settings, write_export) -> Any:
     app.indexer().index_export(write_export(), username="testchan", progress=False)
     yield app, fake
     app.close()
-    fake.stop()
