@@ -369,7 +369,10 @@ def _eval_answers(  # pylint: disable=too-many-arguments,too-many-positional-arg
         def run(query: str) -> AnswerOutcome:
             result = answerer.answer(query)
             return AnswerOutcome(
-                result.mode, result.answer, result.draft, result.timings, result.tokens
+                result.mode, result.answer, result.draft, result.timings,
+                result.tokens,
+                result.lead,
+                result.signals,
             )
 
         with tqdm(
@@ -388,12 +391,20 @@ def _eval_answers(  # pylint: disable=too-many-arguments,too-many-positional-arg
     typer.echo(
         f"model {model}: {report['n_answerable']} answerable, {report['n_unanswerable']} "
         f"unanswerable questions\n"
-        f"accuracy {report['accuracy']:.3f}; generated {report['generated_share']:.3f}, "
+        f"accuracy {report['accuracy']:.3f}, lead {report['lead_accuracy']:.3f} (generated "
+        f"leads without the gold {report['generated_lead_wrong']:.3f}); "
+        f"generated {report['generated_share']:.3f}, "
         f"extractive {report['extractive_share']:.3f}, refused {report['refused_share']:.3f}; "
         f"generated without the gold {report['generated_wrong']:.3f} "
         f"({report['generated_wrong_count']}); drafts with the gold rejected "
         f"{report['false_rejects']} of {report['drafts_with_gold']}\n"
-        f"refusal {report['refusal_rate']:.3f}, false refusal {report['false_refusal_rate']:.3f}\n"
+        f"refusal {report['refusal_rate']:.3f}, false refusal {report['false_refusal_rate']:.3f}"
+        + "".join(
+            f", {key.removeprefix('refusal_').replace('_', '-')} {value:.3f}"
+            for key, value in report.items()
+            if key.startswith("refusal_") and key != "refusal_rate"
+        )
+        + "\n"
         f"prompt tokens p50 {report['prompt_tokens_p50']:.0f}; first token p50 "
         f"{report['first_token_ms_p50'] / 1000:.2f} s, "
         f"p95 {report['first_token_ms_p95'] / 1000:.2f} s; "

@@ -6,7 +6,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,7 @@ class Question:
     relevant: tuple[int, ...]
     should_refuse: bool
     answers: tuple[str, ...] = ()
+    kind: str = ""  # of an unanswerable question: "off_topic", "near_miss"
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -51,6 +52,7 @@ def load_questions(path: Path) -> list[Question]:
                 relevant = tuple(int(x) for x in item.get("relevant") or [])
                 refuse = bool(item.get("should_refuse", False))
                 answers = tuple(str(a) for a in item.get("answers") or [])
+                kind = str(item.get("kind") or "")
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise QuestionsError(
                     f"{path}, line {number}: expected a JSON object with 'query' (text), "
@@ -59,7 +61,7 @@ def load_questions(path: Path) -> list[Question]:
                 ) from exc
             if not isinstance(query, str) or not query.strip():
                 raise QuestionsError(f"{path}, line {number}: 'query' must be non-empty text.")
-            questions.append(Question(query, relevant, refuse, answers))
+            questions.append(Question(query, relevant, refuse, answers, kind))
     return questions
 
 
@@ -196,6 +198,8 @@ class AnswerOutcome:
     draft: str | None
     timings: dict[str, float]
     tokens: dict[str, int]
+    lead: str = ""  # the reply before any quoted evidence (the whole reply when empty)
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -216,6 +220,10 @@ class AnswerRecord:
     draft_correct: bool
     timings: dict[str, float]
     tokens: dict[str, int]
+    lead: str = ""
+    lead_correct: bool = False
+    kind: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 def evaluate_answers(
@@ -270,6 +278,11 @@ def evaluate_answers(
                 and contains_gold(outcome.draft, question.answers),
                 timings=outcome.timings,
                 tokens=outcome.tokens,
+                lead=outcome.lead or outcome.answer,
+                lead_correct=(not question.should_refuse)
+                and contains_gold(outcome.lead or outcome.answer, question.answers),
+                kind=question.kind or ("answerable" if not question.should_refuse else ""),
+                signals=outcome.signals,
             )
         )
         if progress:
@@ -298,7 +311,14 @@ def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
             if decode_s > 0:
                 speeds.append((r.tokens["completion"] - 1) / decode_s)
     drafts_with_gold = [r for r in answerable if r.draft_correct]
+    kinds = sorted({r.kind for r in unanswerable if r.kind})
+    by_kind = {
+        f"refusal_{kind}": sum(r.mode == "refused" for r in unanswerable if r.kind == kind)
+        / sum(r.kind == kind for r in unanswerable)
+        for kind in kinds
+    }
     return {
+        **by_kind,
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "accuracy": sum(r.correct for r in answerable) / n,
@@ -307,6 +327,11 @@ def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
             r.draft_correct if r.mode == "generated" else r.correct for r in answerable
         )
         / n,
+        # What a member reads first: the phrase (or the extract), before any evidence.
+        "lead_accuracy": sum(r.lead_correct for r in answerable) / n,
+        "generated_lead_wrong": (
+            sum(not r.lead_correct for r in generated) / len(generated) if generated else 0.0
+        ),
         "generated_share": share("generated"),
         "extractive_share": share("extractive"),
         "refused_share": share("refused"),

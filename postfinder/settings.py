@@ -157,6 +157,35 @@ class AnswerSettings(BaseModel):
     """How answers are built and checked."""
 
     context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
+    style: Literal["span", "free"] = Field(
+        "span",
+        description="span: the model points at the shortest phrase of a shown sentence that "
+        "answers (grammar-constrained, it cannot invent words) or says none does; free: it "
+        "writes a sentence, checked by the grounding check.",
+    )
+    span_max_tokens: int = Field(
+        24, ge=4, le=200, description="Longest pointer reply in tokens (span style)."
+    )
+    span_refuse_above: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Refuse when the model's probability of 'no sentence answers' reaches "
+        "this (plus span_retrieval_weight times the retrieval probability).",
+    )
+    span_retrieval_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="How much a strong retrieval match raises the no-answer probability "
+        "needed to refuse.",
+    )
+    span_min_confidence: float = Field(
+        -3.0,
+        le=0,
+        description="Mean log probability the copied phrase needs to be shown as the answer; "
+        "below it the sentence is quoted instead.",
+    )
     auto_calibrate: bool = Field(
         True,
         description="Fit each channel's refusal decision without labels after indexing "

@@ -107,7 +107,7 @@ def test_eval_answers_command(
 ) -> None:
     monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "fake")
-    monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", "Прокат коньков стоит 500 рублей в час [1].")
+    monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", "500 рублей в час")
     assert runner.invoke(cli, ["index", str(write_export()), "--username", "city"]).exit_code == 0
     data = Path(__import__("os").environ["POSTFINDER_DATA_DIR"])
     RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5).save(
@@ -128,17 +128,20 @@ def test_eval_answers_command(
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert (report["accuracy"], report["generated_share"], report["model"]) == (
-        1.0,
-        1.0,
-        "fake-llm",
-    )
+    assert (
+        report["accuracy"],
+        report["lead_accuracy"],
+        report["generated_share"],
+        report["model"],
+    ) == (1.0, 1.0, 1.0, "fake-llm")
     (record,) = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
     assert record["mode"] == "generated" and record["draft_correct"] is True
+    assert record["lead"] == "500 рублей в час" and record["lead_correct"] is True
+    assert set(record["signals"]) == {"retrieval", "no_answer", "confidence", "picked", "type_ok"}
 
     result = runner.invoke(cli, ["eval", str(questions), "--answers", "--no-llm"])
     assert result.exit_code == 0
     assert result.stdout.startswith(
-        "model none (extractive): 1 answerable, 0 unanswerable questions\naccuracy 1.000; "
-        "generated 0.000, extractive 1.000, refused 0.000;"
+        "model none (extractive): 1 answerable, 0 unanswerable questions\naccuracy 1.000, "
+        "lead 1.000 (generated leads without the gold 0.000); generated 0.000, extractive 1.000, refused 0.000;"
     )

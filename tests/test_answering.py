@@ -29,6 +29,7 @@ def llm() -> FakeGenerator:
 
 @pytest.fixture
 def qa_app(settings, llm, write_export):
+    settings.answer.style = "free"  # these tests are about the free style and its checks
     app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
     app.indexer().index_export(write_export(), username="city", progress=False)
     ALWAYS.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")

@@ -9,6 +9,7 @@ from conftest import CHANNEL_ID, message
 
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.prompt import SYSTEM_PROMPT
+from postfinder.answering.span import SPAN_SYSTEM_PROMPT
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.embeddings.fake import FakeEmbedder
@@ -55,8 +56,9 @@ FLAGGED = [BOT_ORDER, *POISONED_POSTS]
 POISON_MARKERS = ("evil.example", "phish.example", "DAN", "взломано", "переведите", "ВАЖНО")
 
 
-@pytest.fixture
-def attacked(settings, write_export):
+@pytest.fixture(params=["free", "span"])
+def attacked(settings, write_export, request):
+    settings.answer.style = request.param
     llm = FakeGenerator()
     app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
     texts = [*CLEAN_POSTS, *FLAGGED]
@@ -93,9 +95,10 @@ def test_attacks_are_contained(attacked, question: str, reply: str) -> None:
     assert not any(marker in text for marker in POISON_MARKERS)
     assert len(answer.answer) <= app.settings.answer.max_chars
     assert all(source.id in (2, 3, 4) for source in answer.sources)
+    fixed = SYSTEM_PROMPT if app.settings.answer.style == "free" else SPAN_SYSTEM_PROMPT
     for system, *_, user in llm.history:
         # The model saw the fixed system prompt and never a post that instructs it.
-        assert system.content == SYSTEM_PROMPT
+        assert system.content == fixed
         assert user.content.rstrip().endswith("</question>")
         assert not any(marker in user.content for marker in POISON_MARKERS)
 

@@ -425,6 +425,8 @@ def test_long_message_is_answered_with_a_native_quote_and_a_reaction(bot_app, fa
 
 def test_private_chat_streams_a_draft_then_sends_the_answer(bot_app, fake, llm) -> None:
     bot_app.settings.telegram.private_chats = True
+    # Streaming is for the free style (a span answer is decided whole, in a few tokens).
+    bot_app.settings.answer.style = "free"
     llm.default, llm.delay = f"{NEWS[1]} [1] " + "Подробности в посте [1]. " * 3, 0.05
     bot_app.settings.telegram.edit_interval_s = 0.1
 

@@ -11,7 +11,7 @@ from postfinder.ingest.post import Post
 POSTS_CONSIDERED = 3
 QUOTED_SENTENCES = 2
 # Sentences that lean on the one before them ("Это ...", "It ...") need it to make sense.
-_REFERRING_RE = re.compile(
+REFERRING_RE = re.compile(
     r"^(?:это|этот|эта|эти|он|она|оно|они|его|её|ее|их|там|тогда|также|поэтому|однако|"
     r"it|this|these|they|he|she|there|then|also|however)\b",
     re.IGNORECASE,
@@ -27,7 +27,7 @@ def quote_sentences(item: RankedPost) -> str:
     sentences = item.sentences
     order = sorted(range(len(sentences)), key=lambda i: -item.scores[i])
     chosen = sorted(order[:QUOTED_SENTENCES])
-    if chosen[0] > 0 and chosen[0] - 1 not in chosen and _REFERRING_RE.match(sentences[chosen[0]]):
+    if chosen[0] > 0 and chosen[0] - 1 not in chosen and REFERRING_RE.match(sentences[chosen[0]]):
         chosen.insert(0, chosen[0] - 1)
     return " ".join(sentences[i] for i in chosen)
 

@@ -41,23 +41,19 @@ class RankedPost:
         order = sorted(range(len(self.scores)), key=lambda i: -self.scores[i])[:count]
         return " ".join(self.sentences[i] for i in sorted(order))
 
-    def window(self, budget: int, count_tokens: Callable[[str], int]) -> str:
-        """The best sentence and its neighbours, within ``budget`` tokens.
+    def window_range(
+        self, budget: int, count_tokens: Callable[[str], int], max_sentences: int = 10**6
+    ) -> tuple[int, int]:
+        """First and last index of the best sentence's window within ``budget`` tokens.
 
         Neighbours are added alternately after and before the best sentence while they
-        fit; "…" marks text left out at either end.
+        fit and while the window holds fewer than ``max_sentences``.
         """
-        if not self.sentences:
-            return ""
         start = end = self.best
         used = count_tokens(self.sentences[start])
-        lead = "… " if start > 0 else ""
-        if used > budget:  # one very long sentence: keep its start
-            keep = max(int(len(self.sentences[start]) * budget / used), 40)
-            return lead + self.sentences[start][:keep].rstrip() + " …"
         last = len(self.sentences) - 1
         grow_after = True
-        while start > 0 or end < last:
+        while (start > 0 or end < last) and end - start + 1 < max_sentences:
             after = (grow_after and end < last) or start == 0
             candidate = end + 1 if after else start - 1
             cost = count_tokens(self.sentences[candidate]) + 1
@@ -69,6 +65,23 @@ class RankedPost:
             else:
                 start = candidate
             grow_after = not grow_after
+        return start, end
+
+    def window(self, budget: int, count_tokens: Callable[[str], int]) -> str:
+        """The best sentence and its neighbours, within ``budget`` tokens.
+
+        "…" marks text left out at either end (see `window_range`).
+        """
+        if not self.sentences:
+            return ""
+        best = self.best
+        used = count_tokens(self.sentences[best])
+        if used > budget:  # one very long sentence: keep its start
+            keep = max(int(len(self.sentences[best]) * budget / used), 40)
+            lead = "… " if best > 0 else ""
+            return lead + self.sentences[best][:keep].rstrip() + " …"
+        start, end = self.window_range(budget, count_tokens)
+        last = len(self.sentences) - 1
         text = " ".join(self.sentences[start : end + 1])
         return ("… " if start > 0 else "") + text + (" …" if end < last else "")
 

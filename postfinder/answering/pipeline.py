@@ -10,14 +10,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from postfinder.answering.extractive import extractive_answer, quote_sentences
+from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.passages import RankedPost, rank_sentences, support_texts
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
 from postfinder.answering.question import focus_question
 from postfinder.answering.refusal import RefusalModel
-from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, sanitize_answer
+from postfinder.answering.answer_type import answer_type_fits
+from postfinder.answering.decision import decide, span_confidence
+from postfinder.answering.passages import best_sentences
+from postfinder.answering.quote import render_quote
+from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, URL_RE, sanitize_answer
+from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
+from postfinder.answering.span import Source as SpanSource
+from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
 from postfinder.phrases import phrase
@@ -52,6 +59,10 @@ class Answer:
     refusal_probability: float = 0.0
     draft: str | None = None
     rejected_draft: str | None = None
+    lead: str = ""  # what a member reads first: the phrase, before any quoted evidence
+    no_answer_probability: float | None = None  # the model's own "these posts do not say"
+    # What the span decision saw (fitted offline from evaluation records).
+    signals: dict[str, float] = field(default_factory=dict)
 
     def render(self) -> str:
         """Answer text followed by its source links, as plain text."""
@@ -59,6 +70,11 @@ class Answer:
             return self.answer
         links = "\n".join(f"[{s.n}] {s.link}" for s in self.sources)
         return f"{self.answer}\n\n{phrase('sources', self.language)}:\n{links}"
+
+
+def _plain(text: str) -> str:
+    """A phrase without the asterisks that would break its bold markers."""
+    return text.replace("**", "").strip()
 
 
 def _words(text: str) -> str:
@@ -178,6 +194,12 @@ class Answerer:
             base.timings["total_ms"] = (time.perf_counter() - started) * 1000
             return base
         ranked = rank_sentences(query, posts, self.retriever.embedder, self.tokenize)
+        if use_llm and self.generator is not None and self.settings.style == "span":
+            pointed = self._point(query, ranked, base, cancel)
+            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
+            if on_progress is not None and pointed.mode != "refused":
+                on_progress(pointed.answer)  # decided whole: nothing unverified is shown
+            return pointed
         if use_llm and self.generator is not None:
             generated = self._generate(query, ranked, base, on_progress, cancel)
             if generated is not None:
@@ -192,10 +214,98 @@ class Answerer:
             quote, [*post.links, link], MENTION_RE.findall(post.text), self.settings.max_chars
         )
         base.mode = "extractive"
-        base.answer = f"{phrase('extractive', language)}\n{quote}"
+        base.answer = base.lead = f"{phrase('extractive', language)}\n{quote}"
         base.sources = [Source(1, post.id, link)]
         base.timings["total_ms"] = (time.perf_counter() - started) * 1000
         return base
+
+    def _point(
+        self,
+        question: str,
+        ranked: list[RankedPost],
+        base: Answer,
+        cancel: threading.Event | None,
+    ) -> Answer:
+        """Let the model point at the answer (`postfinder.answering.span`) and decide.
+
+        The model's probability of "the posts do not say" refuses near-misses that
+        retrieval let through; a phrase it is unsure of, or of another kind than the
+        question asks for, is replaced by the quoted sentence it comes from.
+        """
+        assert self.generator is not None
+        self.generator.prefill(span_system_messages())
+        budget = min(self.generator.context_size - 64, self.settings.max_prompt_tokens)
+        prompt = build_span_prompt(question, ranked, self.generator.count_tokens, budget)
+        if not prompt.sources:
+            return base
+        if cancel is not None and cancel.is_set():
+            return self._span_extract(prompt, None, base)
+        started = time.perf_counter()
+        choice = self.generator.choose(
+            prompt.prompt.messages,
+            prompt.constraint,
+            NO_SPAN,
+            self.settings.span_max_tokens,
+            cancel,
+        )
+        base.timings["first_token_ms"] = base.timings["generation_ms"] = (
+            time.perf_counter() - started
+        ) * 1000
+        base.tokens = {"prompt": prompt.prompt.tokens, "completion": len(choice.logprobs)}
+        base.draft = choice.text
+        base.no_answer_probability = choice.refused
+        pick = locate(choice.text, prompt)
+        confidence = span_confidence(choice.logprobs)
+        type_ok = pick is not None and answer_type_fits(question, pick.text)
+        base.signals = {
+            "retrieval": base.refusal_probability,
+            "no_answer": choice.refused,
+            "confidence": confidence,
+            "picked": float(pick is not None),
+            "type_ok": float(type_ok),
+        }
+        decision = decide(base.refusal_probability, choice.refused, confidence, self.settings)
+        if decision == "refuse" or choice.text.strip() == NO_SPAN:
+            base.rejected_draft = choice.text
+            return base
+        timed_out = cancel is not None and cancel.is_set()
+        if pick is None or timed_out or decision == "extract" or not type_ok:
+            base.rejected_draft = choice.text
+            return self._span_extract(prompt, pick, base)
+        return self._render_pick(prompt, pick, base)
+
+    def _render_pick(self, prompt: SpanPrompt, pick: Pick, base: Answer) -> Answer:
+        """"**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
+        item = prompt.prompt.items[pick.source.item]
+        lead = _plain(pick.text)
+        quote = render_quote(item, pick, self.settings.max_chars)
+        base.mode = "generated"
+        base.lead = lead
+        text = quote if _words(lead) == _words(item.sentences[pick.source.sentence]) else (
+            f"**{lead}** — {quote}"
+        )
+        base.answer = self._keep_post_links(text, item.post)
+        base.sources = [Source(1, item.post.id, self.retriever.channel.link(item.post.id))]
+        return base
+
+    def _span_extract(self, prompt: SpanPrompt, pick: Pick | None, base: Answer) -> Answer:
+        """Quote the sentence the model pointed at (else the best one) as an extract."""
+        if pick is None:
+            # As the plain extract: the best sentence of the top posts, a thread's post first.
+            _, index, sentence = best_sentences(prompt.prompt.items[:POSTS_CONSIDERED])[0]
+            pick = Pick(SpanSource(index, sentence, ""), 0, 0)
+        item = prompt.prompt.items[pick.source.item]
+        quote = render_quote(item, Pick(pick.source, 0, 0), self.settings.max_chars)
+        base.mode = "extractive"
+        base.answer = base.lead = f"{phrase('extractive', base.language)}\n{quote}"
+        base.answer = self._keep_post_links(base.answer, item.post)
+        base.sources = [Source(1, item.post.id, self.retriever.channel.link(item.post.id))]
+        return base
+
+    def _keep_post_links(self, text: str, post: Post) -> str:
+        """Sanitise a quote of ``post``: its own links and domains stay as they are."""
+        links = [self.retriever.channel.link(post.id), *post.links, *URL_RE.findall(post.text)]
+        return sanitize_answer(text, links, MENTION_RE.findall(post.text), self.settings.max_chars)
 
     def _generate(
         self,

@@ -72,6 +72,7 @@ def build_prompt(
     ranked: Sequence[RankedPost],
     count_tokens: Callable[[str], int],
     budget: int,
+    prefix: Sequence[ChatMessage] | None = None,
 ) -> Prompt:
     """Build the chat prompt from windows of the ranked posts, within ``budget`` tokens.
 
@@ -89,6 +90,8 @@ def build_prompt(
         The model's token counter.
     budget
         Tokens available for the whole prompt.
+    prefix
+        The fixed messages before the posts (default: `system_messages`).
 
     Returns
     -------
@@ -97,7 +100,7 @@ def build_prompt(
     """
     safe_question = question.replace("<", "‹").replace(">", "›")[:1000]
     tail = f"<question>\n{safe_question}\n</question>"
-    prefix = system_messages()
+    prefix = list(prefix) if prefix is not None else system_messages()
     used = sum(count_tokens(m.content) + 8 for m in prefix) + count_tokens(tail) + 16
     blocks: list[str] = []
     included: list[Post] = []

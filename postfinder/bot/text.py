@@ -15,6 +15,9 @@ _INTERROGATIVES = re.compile(
     re.IGNORECASE,
 )
 CITATION = re.compile(r"\[(\d{1,2})\]")
+# The answer's phrase is marked **like this** (inside its quote too); paired markers only,
+# so the tags are always balanced whatever a post contains.
+BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL)
 
 
 def looks_like_question(text: str) -> bool:
@@ -36,6 +39,7 @@ def to_html(answer: str, sources: list[tuple[int, str]], language: str) -> str:
             return f'<a href="{html.escape(links[number])}">[{number}]</a>'
         return match.group(0)
 
+    body = BOLD.sub(r"<b>\1</b>", body)
     body = CITATION.sub(cite, body)
     if not sources:
         return body

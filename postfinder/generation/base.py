@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -13,6 +14,33 @@ class ChatMessage:
 
     role: str  # "system", "user" or "assistant"
     content: str
+
+
+class Constraint(Protocol):
+    """What a constrained reply may be, judged on its UTF-8 bytes."""
+
+    def accepts(self, reply: bytes) -> bool:
+        """True when ``reply`` begins an allowed reply."""
+
+    def complete(self, reply: bytes) -> bool:
+        """True when ``reply`` is an allowed reply as it stands."""
+
+    def continuations(self, reply: bytes) -> list[bytes]:
+        """Allowed next pieces, for when none of the model's likely tokens is allowed."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A constrained reply and what the model itself thought of it.
+
+    ``refused`` is the model's probability of starting with the ``refusal`` string among
+    the allowed first tokens; ``logprobs`` are its raw log probabilities of the reply's
+    tokens (low where the constraint forced words it did not want).
+    """
+
+    text: str
+    refused: float
+    logprobs: tuple[float, ...]
 
 
 @runtime_checkable
@@ -33,3 +61,14 @@ class Generator(Protocol):
 
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         """Yield pieces of the reply to ``messages`` as they are generated."""
+
+    def choose(
+        self,
+        messages: Sequence[ChatMessage],
+        constraint: Constraint,
+        refusal: str,
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+    ) -> Choice:
+        """Decode greedily, each token allowed by ``constraint``, until done, ``max_tokens``
+        or ``cancel``; see `Choice`."""

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from postfinder.generation.base import ChatMessage
+from postfinder.generation.base import ChatMessage, Choice, Constraint
 
 
 class FakeGenerator:
@@ -25,6 +25,7 @@ class FakeGenerator:
     name = "fake-llm"
 
     def __init__(self, default: str = "", delay: float = 0.0, context_size: int = 4096) -> None:
+        self.constraints: list[Constraint] = []
         self.default = default
         self.delay = delay
         self.context_size = context_size
@@ -55,3 +56,37 @@ class FakeGenerator:
             if self.delay:
                 time.sleep(self.delay)
             yield word if i == 0 else " " + word
+
+    def choose(
+        self,
+        messages: Sequence[ChatMessage],
+        constraint: Constraint,
+        refusal: str,
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+    ) -> Choice:
+        """Decode the next reply word by word as a constrained decoder would.
+
+        Words are taken while ``constraint`` accepts them, and the reply is cut back to
+        the last point where it may end; the probability of refusing is 1 when the reply
+        is ``refusal``. ``delay`` is slept per word; ``cancel`` stops early.
+        """
+        with self._lock:
+            self.history.append(list(messages))
+            self.constraints.append(constraint)
+            reply = self._queue.pop(0) if self._queue else self.default
+        text, kept = b"", b""
+        for i, word in enumerate(reply.split(" ")[:max_tokens]):
+            if self.delay:
+                time.sleep(self.delay)
+            if cancel is not None and cancel.is_set():
+                break
+            piece = (word if i == 0 else " " + word).encode("utf-8")
+            if not constraint.accepts(text + piece):
+                break
+            text += piece
+            if constraint.complete(text):
+                kept = text
+        refused = 1.0 if kept.strip() == refusal.encode() else 0.0
+        decoded = kept.decode("utf-8")
+        return Choice(decoded, refused, tuple(0.0 for _ in decoded.split()))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from postfinder.errors import ModelError
-from postfinder.generation.base import ChatMessage
+from postfinder.generation.base import ChatMessage, Choice, Constraint
 from postfinder.generation.probe import ensure_llama_runs
 
 GGUF_MAGIC = b"GGUF"
@@ -142,6 +145,7 @@ class LlamaCppGenerator:
         self.temperature = temperature
         self.stop = list(stop)
         self._prefilled: tuple[tuple[str, str], ...] = ()
+        self._formatter: Any = None
 
     def count_tokens(self, text: str) -> int:
         """Count model tokens."""
@@ -157,10 +161,8 @@ class LlamaCppGenerator:
         if key == self._prefilled:
             return  # already in the cache (one model serves every answerer of a process)
         self._prefilled = key
-        prefix = [{"role": m.role, "content": m.content} for m in messages]
-        self._llm.create_chat_completion(
-            messages=[*prefix, {"role": "user", "content": ""}], max_tokens=1, temperature=0.0
-        )
+        # The same template and tokenizer path as `choose`, so its prompts reuse this state.
+        self._evaluate(self._chat_tokens([*messages, ChatMessage("user", "")]))
 
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         """Stream the reply using the chat template stored in the GGUF."""
@@ -175,3 +177,146 @@ class LlamaCppGenerator:
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 yield str(piece)
+
+    def _chat_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt tokens of ``messages`` under the GGUF's chat template (ChatML if none)."""
+        if self._formatter is None:
+            # pylint: disable-next=import-outside-toplevel
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self._llm.metadata.get("tokenizer.chat_template") or _CHATML
+            model = self._llm._model  # pylint: disable=protected-access
+            eos, bos = self._llm.token_eos(), self._llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=model.token_get_text(eos) if eos != -1 else "",
+                bos_token=model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        result = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return list(
+            self._llm.tokenize(
+                result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+            )
+        )
+
+    def _evaluate(self, tokens: list[int]) -> Any:
+        """Evaluate ``tokens`` after the longest prefix already in the cache; return logits."""
+        # pylint: disable-next=import-outside-toplevel
+        from llama_cpp import llama_get_logits_ith
+
+        llm = self._llm
+        cached = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens].tolist(), tokens):
+            if a != b:
+                break
+            cached += 1
+        cached = min(cached, len(tokens) - 1)  # at least one token, for fresh logits
+        llm.n_tokens = cached  # eval() drops the cache beyond this point
+        llm.eval(tokens[cached:])
+        return self._logits(llama_get_logits_ith)
+
+    def _logits(self, getter: Any) -> Any:
+        pointer = getter(self._llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).astype(np.float64)
+
+    def choose(
+        self,
+        messages: Sequence[ChatMessage],
+        constraint: Constraint,
+        refusal: str,
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+    ) -> Choice:
+        """Decode greedily, keeping only tokens that ``constraint`` allows.
+
+        Each step looks at the model's most likely tokens and takes the best one the
+        constraint allows; when none is, the best of the allowed next pieces is forced.
+        The logits are the model's own, so ``refused`` and ``logprobs`` say what it
+        preferred, not what it was allowed.
+        """
+        # pylint: disable-next=import-outside-toplevel
+        from llama_cpp import llama_get_logits_ith
+
+        vocab = self._llm._model.vocab  # pylint: disable=protected-access
+        logits = self._evaluate(self._chat_tokens(messages))
+        reply = b""
+        logprobs: list[float] = []
+        refused = 0.0
+        for step in range(max_tokens):
+            if cancel is not None and cancel.is_set():
+                break
+            top = float(logits.max())
+            log_total = top + float(np.log(np.exp(logits - top).sum()))
+            token, piece, allowed = self._best_allowed(logits, reply, constraint, vocab)
+            if step == 0:
+                refused = _refusal_share(allowed, logits, refusal.encode())
+                if piece.strip() and refusal.encode().startswith(piece.strip()):
+                    return Choice(refusal, refused, (float(logits[token]) - log_total,))
+            if token is None:  # the reply is complete and the model would stop
+                break
+            logprobs.append(float(logits[token]) - log_total)
+            reply += piece
+            if constraint.complete(reply) and not any(
+                constraint.accepts(reply + extra) for extra in (b" ", b",", b"-", b".")
+            ):
+                break  # nothing can follow (end of a sentence, or the refusal)
+            self._llm.eval([token])
+            logits = self._logits(llama_get_logits_ith)
+        return Choice(reply.decode("utf-8", errors="ignore"), refused, tuple(logprobs))
+
+    def _best_allowed(
+        self, logits: Any, reply: bytes, constraint: Constraint, vocab: Any
+    ) -> tuple[int | None, bytes, list[tuple[int, bytes]]]:
+        """The likeliest allowed token (``None``: stop) and all allowed ones among the top."""
+        # pylint: disable-next=import-outside-toplevel
+        from llama_cpp import llama_vocab_is_eog
+
+        order = np.argpartition(logits, -_TOP_K)[-_TOP_K:]
+        order = order[np.argsort(-logits[order])]
+        allowed: list[tuple[int, bytes]] = []
+        for token in order.tolist():
+            if llama_vocab_is_eog(vocab, token):
+                if reply and constraint.complete(reply):
+                    allowed.append((token, b""))
+                continue
+            piece = self._llm.detokenize([token], prev_tokens=None)
+            if piece and constraint.accepts(reply + piece):
+                allowed.append((token, piece))
+        if allowed:
+            token, piece = allowed[0]
+            return (None if not piece else token), piece, allowed
+        if reply and constraint.complete(reply):
+            return None, b"", allowed
+        forced = [
+            ids[0]
+            for extra in constraint.continuations(reply)
+            if (ids := self._llm.tokenize(extra, add_bos=False, special=False))
+        ]
+        forced = [t for t in forced if constraint.accepts(reply + self._llm.detokenize([t]))]
+        if not forced:
+            return None, b"", allowed
+        token = max(forced, key=lambda t: logits[t])
+        return token, self._llm.detokenize([token]), allowed
+
+
+_TOP_K = 48
+
+
+def _refusal_share(allowed: list[tuple[int, bytes]], logits: Any, refusal: bytes) -> float:
+    """Probability of the refusal among the allowed first tokens (from the model's logits)."""
+    if not allowed:
+        return 0.0
+    values = np.asarray([logits[t] for t, _ in allowed])
+    weights = np.exp(values - values.max())
+    says_refusal = np.asarray(
+        [bool(p.strip()) and refusal.startswith(p.strip()) for _, p in allowed]
+    )
+    return float(weights[says_refusal].sum() / weights.sum())
+
+
+# The prompt format of Qwen, SmolLM and most small instruct models, for GGUFs without a template.
+_CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
