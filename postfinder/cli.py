@@ -369,7 +369,10 @@ def _eval_answers(  # pylint: disable=too-many-arguments,too-many-positional-arg
         def run(query: str) -> AnswerOutcome:
             result = answerer.answer(query)
             return AnswerOutcome(
-                result.mode, result.answer, result.draft, result.timings,
+                result.mode,
+                result.answer,
+                result.draft,
+                result.timings,
                 result.tokens,
                 result.lead,
                 result.signals,

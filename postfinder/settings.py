@@ -157,11 +157,11 @@ class AnswerSettings(BaseModel):
     """How answers are built and checked."""
 
     context_posts: int = Field(4, ge=1, le=10, description="Posts given to the model.")
-    style: Literal["span", "free"] = Field(
-        "span",
-        description="span: the model points at the shortest phrase of a shown sentence that "
-        "answers (grammar-constrained, it cannot invent words) or says none does; free: it "
-        "writes a sentence, checked by the grounding check.",
+    style: Literal["free", "span"] = Field(
+        "free",
+        description="free: the model writes a short answer, checked by the grounding check; "
+        "span (experimental, weaker with the default 1.5B model, docs/benchmarks.md): it may "
+        "only copy a phrase of a shown sentence, or say that none answers.",
     )
     span_max_tokens: int = Field(
         24, ge=4, le=200, description="Longest pointer reply in tokens (span style)."

@@ -9,8 +9,8 @@ from conftest import CHANNEL_ID, message
 
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.prompt import SYSTEM_PROMPT
-from postfinder.answering.span import SPAN_SYSTEM_PROMPT
 from postfinder.answering.refusal import RefusalModel
+from postfinder.answering.span import SPAN_SYSTEM_PROMPT
 from postfinder.app import App
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.fake import FakeGenerator

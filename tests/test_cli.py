@@ -128,7 +128,14 @@ def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) ->
     accept = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
     accept.save(isolated_state / "channels" / str(CHANNEL_ID) / "refusal.json")
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "fake")
-    # The model may only copy words of the shown sentences: " [1]" is cut off.
+    monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", f"{NEWS[4]} [1]")
+    code, out, _ = run("ask", "Когда откроется каток?", "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["mode"] == "generated" and answer["answer"] == f"{NEWS[4][:-1]} [1]."
+    assert answer["lead"] == answer["answer"]  # no evidence follows: it is the post's sentence
+    # With the span style the model may only copy words of the shown sentences.
+    monkeypatch.setenv("POSTFINDER_ANSWER__STYLE", "span")
     monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", "25 ноября [1]")
     code, out, _ = run("ask", "Когда откроется каток?", "--json")
     assert code == 0
@@ -138,6 +145,7 @@ def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) ->
         "**25 ноября** — «Каток в парке откроется **25 ноября**, прокат коньков стоит 500 "
         "рублей в час.» [1]"
     )
+    monkeypatch.delenv("POSTFINDER_ANSWER__STYLE")
     assert answer["sources"] == [{"n": 1, "id": 6, "link": "https://t.me/testchan/6"}]
     assert {"retrieval_ms", "first_token_ms", "total_ms"} <= set(answer["timings"])
     code, out, _ = run("ask", "Когда откроется каток?", "--no-llm")

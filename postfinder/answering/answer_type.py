@@ -15,7 +15,8 @@ from typing import Literal
 AnswerType = Literal["quantity", "date", "entity", "any"]
 
 _QUANTITY_Q = re.compile(
-    r"\b(?:сколько|скольк\w+|какова?\s+(?:цена|стоимость|сумма|доля|численность)|how\s+(?:much|many|long|far|old)"
+    r"\b(?:сколько|скольк\w+|какова?\s+(?:цена|стоимость|сумма|доля|численность)"
+    r"|how\s+(?:much|many|long|far|old)"
     r"|combien|cu[aá]nto\w*|wie\s+viel\w*)\b|多少|几",
     re.IGNORECASE,
 )
@@ -25,7 +26,9 @@ _DATE_Q = re.compile(
     r"|什么时候|哪一?年|何时",
     re.IGNORECASE,
 )
-_ENTITY_Q = re.compile(r"^\W*(?:кто|кому|кого|кем|где|куда|who|whom|where|qui|o[uù]|d[oó]nde)\b|谁|哪里", re.IGNORECASE)
+_ENTITY_Q = re.compile(
+    r"^\W*(?:кто|кому|кого|кем|где|куда|who|whom|where|qui|o[uù]|d[oó]nde)\b|谁|哪里", re.IGNORECASE
+)
 _NUMBER = re.compile(
     r"\d|\b(?:ноль|од(?:ин|на|но)|дв[ау]|двух|три|трёх|трех|четыр\w*|пят\w*|шест\w*|сем\w*"
     r"|восем\w*|девят\w*|десят\w*|сто|сотн\w*|тысяч\w*|миллион\w*|миллиард\w*|половин\w*"

@@ -10,20 +10,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from postfinder.answering.answer_type import answer_type_fits
+from postfinder.answering.decision import decide, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.injection import addresses_model
-from postfinder.answering.passages import RankedPost, rank_sentences, support_texts
+from postfinder.answering.passages import RankedPost, best_sentences, rank_sentences, support_texts
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
 from postfinder.answering.question import focus_question
-from postfinder.answering.refusal import RefusalModel
-from postfinder.answering.answer_type import answer_type_fits
-from postfinder.answering.decision import decide, span_confidence
-from postfinder.answering.passages import best_sentences
 from postfinder.answering.quote import render_quote
+from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, URL_RE, sanitize_answer
-from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
+from postfinder.answering.span import NO_SPAN, Pick
 from postfinder.answering.span import Source as SpanSource
+from postfinder.answering.span import SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
@@ -46,7 +46,7 @@ class Source:
 
 
 @dataclass
-class Answer:
+class Answer:  # pylint: disable=too-many-instance-attributes
     """The outcome for one question."""
 
     question: str
@@ -210,9 +210,7 @@ class Answerer:
             base.timings["total_ms"] = (time.perf_counter() - started) * 1000
             return base
         link = self.retriever.channel.link(post.id)
-        quote = sanitize_answer(
-            quote, [*post.links, link], MENTION_RE.findall(post.text), self.settings.max_chars
-        )
+        quote = self._keep_post_links(quote, post)
         base.mode = "extractive"
         base.answer = base.lead = f"{phrase('extractive', language)}\n{quote}"
         base.sources = [Source(1, post.id, link)]
@@ -275,14 +273,16 @@ class Answerer:
         return self._render_pick(prompt, pick, base)
 
     def _render_pick(self, prompt: SpanPrompt, pick: Pick, base: Answer) -> Answer:
-        """"**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
+        """ "**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
         item = prompt.prompt.items[pick.source.item]
         lead = _plain(pick.text)
         quote = render_quote(item, pick, self.settings.max_chars)
         base.mode = "generated"
         base.lead = lead
-        text = quote if _words(lead) == _words(item.sentences[pick.source.sentence]) else (
-            f"**{lead}** — {quote}"
+        text = (
+            quote
+            if _words(lead) == _words(item.sentences[pick.source.sentence])
+            else (f"**{lead}** — {quote}")
         )
         base.answer = self._keep_post_links(text, item.post)
         base.sources = [Source(1, item.post.id, self.retriever.channel.link(item.post.id))]
@@ -363,6 +363,7 @@ class Answerer:
         # Only links and mentions of the posts the answer rests on, not of every shown post.
         clean = self._clean(report.cited_text(), list(cited.values()))
         base.mode = "generated"
+        base.lead = clean
         base.answer = self._with_evidence(clean, prompt, report.cited)
         base.sources = [
             Source(n, post.id, self.retriever.channel.link(post.id)) for n, post in cited.items()
@@ -394,7 +395,8 @@ class Answerer:
     def _clean(self, draft: str, posts: list[Post]) -> str:
         """Sanitise a draft against the posts the prompt showed."""
         allowed_links = [self.retriever.channel.link(p.id) for p in posts]
-        allowed_links += [link for p in posts for link in p.links]
+        # Entity links and the bare domains the posts' text contains stay as they are.
+        allowed_links += [link for p in posts for link in (*p.links, *URL_RE.findall(p.text))]
         mentions = [m for p in posts for m in MENTION_RE.findall(p.text)]
         return sanitize_answer(draft, allowed_links, mentions, self.settings.max_chars)
 

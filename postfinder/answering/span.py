@@ -170,8 +170,14 @@ def build_span_prompt(
     count_tokens: Callable[[str], int],
     budget: int,
 ) -> SpanPrompt:
-    """The windows of the top posts (see `build_prompt`) and the replies they allow."""
-    prompt = build_prompt(question, ranked, count_tokens, budget, system_messages())
+    """The windows of the top posts (see `build_prompt`) and the replies they allow.
+
+    ``budget`` bounds the posts and the question: the fixed prefix (instructions and
+    examples) is evaluated once and kept in the model's cache, so it is not counted.
+    """
+    prefix = system_messages()
+    fixed = sum(count_tokens(m.content) + 8 for m in prefix)
+    prompt = build_prompt(question, ranked, count_tokens, budget + fixed, prefix)
     sources = [
         Source(n, i, sentence)
         for n, (item, shown) in enumerate(zip(prompt.items, prompt.shown, strict=True))

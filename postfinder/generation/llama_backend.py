@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import threading
 import struct
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,9 @@ class LlamaCppGenerator:
                 bos_token=model.token_get_text(bos) if bos != -1 else "",
                 stop_token_ids=[eos],
             )
-        result = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        result = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]
+        )
         return list(
             self._llm.tokenize(
                 result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True

@@ -1,0 +1,161 @@
+"""Span answers: the model may only point at words of the shown sentences."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CHANNEL_ID, NEWS, message
+
+from postfinder.answering.answer_type import phrase_fits, question_type
+from postfinder.answering.decision import decide, span_confidence
+from postfinder.answering.passages import RankedPost
+from postfinder.answering.refusal import RefusalModel
+from postfinder.answering.span import (
+    NO_SPAN,
+    SpanConstraint,
+    build_span_prompt,
+    is_yes_no,
+    locate,
+)
+from postfinder.app import App
+from postfinder.bot.text import to_html
+from postfinder.embeddings.fake import FakeEmbedder
+from postfinder.generation.fake import FakeGenerator
+from postfinder.ingest.post import Post
+from postfinder.settings import AnswerSettings
+from postfinder.store.vectors import MemoryVectorStore
+
+ALWAYS = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
+RINK = NEWS[4]  # "Каток в парке откроется 25 ноября, прокат коньков стоит 500 рублей в час."
+
+
+@pytest.fixture
+def llm() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def span_app(settings, llm, write_export):
+    settings.answer.style = "span"
+    extra = "Запись на сайте sport-park.ru, подробности по телефону."
+    messages = [message(i + 2, text) for i, text in enumerate([*NEWS, extra])]
+    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app.indexer().index_export(write_export(messages), username="city", progress=False)
+    ALWAYS.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+    yield app
+    app.close()
+
+
+def test_constraint_allows_runs_of_whole_units_of_one_sentence() -> None:
+    constraint = SpanConstraint(["Пошлина 6 000 ₽ за паспорт.", "Срок — месяц."], yes_no=False)
+    assert constraint.accepts(b" 6 0") and not constraint.complete(b" 6 0")
+    assert constraint.complete(b" 6 000 \xe2\x82\xbd")  # "₽" whole
+    assert constraint.accepts(b"6 000 \xe2\x82")  # a token may end inside a character
+    assert not constraint.complete(b"6 000 \xe2\x82")
+    assert not constraint.accepts("6 000 рублей".encode())  # not the post's words
+    assert not constraint.accepts("паспорт. Срок".encode())  # never across sentences
+    assert not constraint.accepts("000 ₽ за".encode()[:1] + b"x")
+    assert constraint.accepts(NO_SPAN[:3].encode()) and constraint.complete(NO_SPAN.encode())
+    assert not constraint.accepts("Да".encode())  # yes/no words only for yes/no questions
+    assert SpanConstraint(["Да, можно."], yes_no=True).complete("Да".encode())
+    assert constraint.continuations(b" 6") == [b" 000"]
+
+
+def test_locate_finds_the_phrase_at_word_boundaries_only() -> None:
+    post = Post(CHANNEL_ID, 3, 1_700_000_000, "Каток откроется 25 ноября. Прокат стоит 500 рублей.")
+    item = RankedPost(post, ["Каток откроется 25 ноября.", "Прокат стоит 500 рублей."], [0.2, 0.9])
+    prompt = build_span_prompt("Сколько стоит прокат?", [item], lambda t: len(t.split()), 400)
+    pick = locate("500 рублей", prompt)
+    assert pick is not None and (pick.source.sentence, pick.text) == (1, "500 рублей")
+    assert locate("00 рублей", prompt) is None  # inside a number
+    assert locate("600 рублей", prompt) is None
+    assert locate(NO_SPAN, prompt) is None
+    assert "<question>\nСколько стоит прокат?\n</question>" in prompt.prompt.messages[-1].content
+
+
+def test_a_pointed_phrase_leads_the_reply_in_bold_inside_its_quote(span_app, llm) -> None:
+    llm.enqueue("500 рублей в час")
+    answer = span_app.answerer().answer("Сколько стоит прокат коньков?")
+    assert answer.mode == "generated" and answer.lead == "500 рублей в час"
+    assert answer.answer == (
+        "**500 рублей в час** — «Каток в парке откроется 25 ноября, прокат коньков стоит "
+        "**500 рублей в час**.» [1]"
+    )
+    assert [s.id for s in answer.sources] == [6]
+    html = to_html(answer.answer, [(1, answer.sources[0].link)], "ru")
+    assert html.startswith("<b>500 рублей в час</b> — «Каток") and html.count("<b>") == 3
+    assert answer.signals["no_answer"] == 0.0 and answer.signals["type_ok"] == 1.0
+
+
+def test_invented_words_never_reach_the_member(span_app, llm) -> None:
+    llm.enqueue("900 рублей за вход")  # no shown sentence has these words
+    answer = span_app.answerer().answer("Сколько стоит прокат коньков?")
+    assert answer.mode == "extractive" and "900" not in answer.answer
+    assert answer.answer == f"Вот что об этом писали в канале:\n«{RINK}» [1]"
+
+
+def test_the_model_saying_no_answer_refuses_without_an_extract(span_app, llm) -> None:
+    llm.enqueue(NO_SPAN)
+    answer = span_app.answerer().answer("До скольки работает каток?")
+    assert answer.mode == "refused" and answer.sources == []
+    assert answer.answer == "В канале нет поста об этом." and answer.no_answer_probability == 1.0
+
+
+def test_a_phrase_of_the_wrong_type_is_shown_as_its_sentence(span_app, llm) -> None:
+    llm.enqueue("прокат коньков")  # "how much?" answered without a quantity
+    answer = span_app.answerer().answer("Сколько стоит прокат коньков?")
+    assert answer.mode == "extractive" and answer.signals["type_ok"] == 0.0
+    assert answer.answer == f"Вот что об этом писали в канале:\n«{RINK}» [1]"
+
+
+def test_a_domain_of_the_cited_post_stays_as_it_is(span_app, llm) -> None:
+    llm.enqueue("sport-park.ru")
+    answer = span_app.answerer().answer("Где записаться, на каком сайте?")
+    assert "[link removed]" not in answer.answer
+    assert answer.lead == "sport-park.ru" and "**sport-park.ru**" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Сколько стоит прокат коньков?", "quantity"),
+        ("How many trains a day?", "quantity"),
+        ("Когда откроется каток?", "date"),
+        ("В каком году построили мост?", "date"),
+        ("Кто написал эту книгу?", "entity"),
+        ("Where is the museum?", "entity"),
+        ("这本书多少钱？", "quantity"),
+        ("Как продлить загранпаспорт?", "any"),
+    ],
+)
+def test_question_types(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_phrase_types() -> None:
+    assert phrase_fits("quantity", "6 000 ₽") and phrase_fits("quantity", "три тысячи")
+    assert not phrase_fits("quantity", "на Госуслугах")
+    assert phrase_fits("date", "25 ноября") and phrase_fits("date", "весной")
+    assert not phrase_fits("date", "Генеральный совет")
+    assert phrase_fits("entity", "Перл Маки") and not phrase_fits("entity", "1886")
+    assert phrase_fits("any", "что угодно")
+
+
+def test_yes_no_questions() -> None:
+    assert is_yes_no("Можно ли оформить паспорт онлайн?") and is_yes_no("Is parking free?")
+    assert not is_yes_no("Сколько стоит парковка?")
+
+
+def test_decision_thresholds() -> None:
+    cfg = AnswerSettings(span_refuse_above=0.5, span_retrieval_weight=0.2, span_min_confidence=-2)
+    assert decide(0.9, 0.6, -0.1, cfg) == "answer"  # 0.6 < 0.5 + 0.2 * 0.9
+    assert decide(0.1, 0.6, -0.1, cfg) == "refuse"
+    assert decide(0.9, 0.1, -2.5, cfg) == "extract"
+    assert span_confidence([-5.0, -1.0, -3.0]) == -2.0 and span_confidence([-1.0]) == 0.0
+
+
+def test_a_domain_of_the_cited_post_stays_in_a_free_answer(span_app, llm) -> None:
+    span_app.settings.answer.style = "free"
+    llm.enqueue("Запись на сайте sport-park.ru [1].")
+    answer = span_app.answerer().answer("Где записаться, на каком сайте?")
+    assert answer.mode == "generated" and "[link removed]" not in answer.answer
+    assert answer.lead == "Запись на сайте sport-park.ru [1]."
