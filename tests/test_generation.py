@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from postfinder.answering.span import NO_SPAN, SpanConstraint
 from postfinder.errors import ModelError
 from postfinder.generation.base import ChatMessage, Generator
 from postfinder.generation.factory import build_generator, find_gguf
@@ -143,6 +144,26 @@ def test_smollm2_streams_with_the_gguf_chat_template() -> None:
     pieces = list(gen.stream([ChatMessage("user", "What is the capital of France?")], 16))
     assert pieces and "".join(pieces).strip()
     assert 1 <= gen.count_tokens("Hello world") <= 4
+
+
+@pytest.mark.slow
+def test_real_model_copies_only_words_of_the_shown_sentences() -> None:
+    if not SMOLLM.is_file():
+        pytest.fail(
+            "models/SmolLM2-135M-Instruct.Q4_1.gguf is missing: run scripts/fetch_models.py"
+        )
+    gen = build_generator(load_settings(llm={"mode": "llama-cpp", "model": SMOLLM, "n_ctx": 1024}))
+    assert gen is not None
+    sentences = ["The rink opens on 25 November.", "Skate rental costs 500 roubles an hour."]
+    constraint = SpanConstraint(sentences, yes_no=False)
+    messages = [ChatMessage("user", " ".join(sentences) + "\nHow much is skate rental?")]
+    choice = gen.choose(messages, constraint, NO_SPAN, 12)
+    reply = choice.text.encode("utf-8")
+    assert constraint.complete(reply) or constraint.accepts(reply), choice.text
+    assert choice.text.strip() == NO_SPAN or choice.text.strip() in " ".join(sentences)
+    assert 0.0 <= choice.refused <= 1.0 and all(lp <= 0.0 for lp in choice.logprobs)
+    again = gen.choose(messages, constraint, NO_SPAN, 12)  # the cached prompt is reused
+    assert again.text == choice.text
 
 
 @pytest.mark.gpu
