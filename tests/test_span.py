@@ -97,7 +97,7 @@ def test_the_model_saying_no_answer_refuses_without_an_extract(span_app, llm) ->
     llm.enqueue(NO_SPAN)
     answer = span_app.answerer().answer("До скольки работает каток?")
     assert answer.mode == "refused" and answer.sources == []
-    assert answer.answer == "В канале нет поста об этом." and answer.no_answer_probability == 1.0
+    assert answer.answer == "В канале нет поста об этом." and answer.signals["no_answer"] == 1.0
 
 
 def test_a_phrase_of_the_wrong_type_is_shown_as_its_sentence(span_app, llm) -> None:

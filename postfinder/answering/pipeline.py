@@ -21,9 +21,7 @@ from postfinder.answering.question import focus_question
 from postfinder.answering.quote import render_quote
 from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, URL_RE, sanitize_answer
-from postfinder.answering.span import NO_SPAN, Pick
-from postfinder.answering.span import Source as SpanSource
-from postfinder.answering.span import SpanPrompt, build_span_prompt, locate
+from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
@@ -60,7 +58,6 @@ class Answer:  # pylint: disable=too-many-instance-attributes
     draft: str | None = None
     rejected_draft: str | None = None
     lead: str = ""  # what a member reads first: the phrase, before any quoted evidence
-    no_answer_probability: float | None = None  # the model's own "these posts do not say"
     # What the span decision saw (fitted offline from evaluation records).
     signals: dict[str, float] = field(default_factory=dict)
 
@@ -251,7 +248,6 @@ class Answerer:
         ) * 1000
         base.tokens = {"prompt": prompt.prompt.tokens, "completion": len(choice.logprobs)}
         base.draft = choice.text
-        base.no_answer_probability = choice.refused
         pick = locate(choice.text, prompt)
         confidence = span_confidence(choice.logprobs)
         type_ok = pick is not None and answer_type_fits(question, pick.text)
@@ -276,7 +272,8 @@ class Answerer:
         """ "**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
         item = prompt.prompt.items[pick.source.item]
         lead = _plain(pick.text)
-        quote = render_quote(item, pick, self.settings.max_chars)
+        bold = None if pick.fixed else (pick.start, pick.end)
+        quote = render_quote(item, pick.source.sentence, bold, self.settings.max_chars)
         base.mode = "generated"
         base.lead = lead
         text = (
@@ -293,9 +290,10 @@ class Answerer:
         if pick is None:
             # As the plain extract: the best sentence of the top posts, a thread's post first.
             _, index, sentence = best_sentences(prompt.prompt.items[:POSTS_CONSIDERED])[0]
-            pick = Pick(SpanSource(index, sentence, ""), 0, 0)
-        item = prompt.prompt.items[pick.source.item]
-        quote = render_quote(item, Pick(pick.source, 0, 0), self.settings.max_chars)
+        else:
+            index, sentence = pick.source.item, pick.source.sentence
+        item = prompt.prompt.items[index]
+        quote = render_quote(item, sentence, None, self.settings.max_chars)
         base.mode = "extractive"
         base.answer = base.lead = f"{phrase('extractive', base.language)}\n{quote}"
         base.answer = self._keep_post_links(base.answer, item.post)

@@ -37,7 +37,7 @@ class Prompt:
 
 # One worked example: small models copy its form (a short answer in the post's words, the
 # citation after it). It is part of the fixed prefix, so it costs no time per question.
-EXAMPLE_USER = """Posts:
+EXAMPLE_POSTS = """Posts:
 <post n="1" date="2024-11-02">
 Каток в парке откроется 25 ноября. Прокат коньков стоит 500 рублей в час, вход бесплатный.
 </post>
@@ -45,9 +45,15 @@ EXAMPLE_USER = """Posts:
 Библиотеки теперь работают до 22:00 по будням.
 </post>
 
-<question>
-Сколько стоит взять коньки напрокат?
-</question>"""
+"""
+
+
+def question_block(question: str) -> str:
+    """The question as the prompt's last part, delimited like the posts."""
+    return f"<question>\n{question}\n</question>"
+
+
+EXAMPLE_USER = EXAMPLE_POSTS + question_block("Сколько стоит взять коньки напрокат?")
 EXAMPLE_ANSWER = "Прокат коньков стоит 500 рублей в час [1]."
 
 
@@ -99,7 +105,7 @@ def build_prompt(
         Messages, the posts actually included, the prompt's token count and the texts shown.
     """
     safe_question = question.replace("<", "‹").replace(">", "›")[:1000]
-    tail = f"<question>\n{safe_question}\n</question>"
+    tail = question_block(safe_question)
     prefix = list(prefix) if prefix is not None else system_messages()
     used = sum(count_tokens(m.content) + 8 for m in prefix) + count_tokens(tail) + 16
     blocks: list[str] = []

@@ -5,33 +5,30 @@ from __future__ import annotations
 from postfinder.answering.extractive import REFERRING_RE
 from postfinder.answering.passages import RankedPost
 from postfinder.answering.sanitize import CONTROL_RE
-from postfinder.answering.span import Pick
 
 
-def render_quote(item: RankedPost, pick: Pick, max_chars: int) -> str:
+def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max_chars: int) -> str:
     """``«…sentence with **phrase**…» [1]``: only the sentence, not the whole post.
 
     The sentence before is added when this one leans on it ("Это ...", "It ...").
-    "…" marks the post's text left out on either side. A pick without a range (a
-    yes/no word, or the sentence itself) quotes the sentence without bold.
+    "…" marks the post's text left out on either side.
 
     Parameters
     ----------
     item
         The post the sentence belongs to.
-    pick
-        The phrase; its ``source.sentence`` names the sentence.
+    index
+        The sentence's index in the post.
+    bold
+        Character range of the phrase to set in bold, or ``None``.
     max_chars
         Longest quote.
     """
-    index = pick.source.sentence
     sentence = item.sentences[index]
-    start, end = pick.start, pick.end
-    if end > start and pick.source.text == sentence:
-        phrase = sentence[start:end].replace("**", "")
-        body = f"{sentence[:start]}**{phrase}**{sentence[end:]}"
-    else:
-        body = sentence
+    body = sentence
+    if bold is not None and bold[1] > bold[0]:
+        start, end = bold
+        body = f"{sentence[:start]}**{sentence[start:end].replace('**', '')}**{sentence[end:]}"
     first = index
     if index > 0 and REFERRING_RE.match(sentence):
         first = index - 1
