@@ -159,3 +159,14 @@ def test_a_domain_of_the_cited_post_stays_in_a_free_answer(span_app, llm) -> Non
     answer = span_app.answerer().answer("Где записаться, на каком сайте?")
     assert answer.mode == "generated" and "[link removed]" not in answer.answer
     assert answer.lead == "Запись на сайте sport-park.ru [1]."
+
+
+def test_only_the_start_of_a_very_long_sentence_is_shown_and_may_be_copied() -> None:
+    long = "Стадион " + " ".join(f"слово{i}" for i in range(300)) + " стоит 100 рублей."
+    post = Post(CHANNEL_ID, 3, 1_700_000_000, long)
+    item = RankedPost(post, [long], [0.9])
+    prompt = build_span_prompt("Где стадион?", [item], lambda t: len(t.split()), 300)
+    (source,) = prompt.sources
+    assert long.startswith(source.text) and len(source.text) < len(long)
+    assert locate("Стадион слово0", prompt) is not None
+    assert locate("100 рублей", prompt) is None  # never shown to the model

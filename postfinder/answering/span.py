@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from postfinder.answering.passages import RankedPost
 from postfinder.answering.prompt import EXAMPLE_POSTS, Prompt, build_prompt, question_block
+from postfinder.answering.prompt import system_messages as free_system_messages
 from postfinder.generation.base import ChatMessage
 
 NO_SPAN = "NO_ANSWER"
@@ -164,21 +165,39 @@ def build_span_prompt(
 ) -> SpanPrompt:
     """The windows of the top posts (see `build_prompt`) and the replies they allow.
 
-    ``budget`` bounds the posts and the question: the fixed prefix (instructions and
-    examples) is evaluated once and kept in the model's cache, so it is not counted.
+    The posts get the room they get in the free prompt under the same ``budget``: the
+    span prefix is longer, but it is evaluated once and kept in the model's cache, and
+    each extra post token costs time to first token on every question.
     """
     prefix = system_messages()
-    fixed = sum(count_tokens(m.content) + 8 for m in prefix)
-    prompt = build_prompt(question, ranked, count_tokens, budget + fixed, prefix)
+
+    def cost(messages: Sequence[ChatMessage]) -> int:
+        return sum(count_tokens(m.content) + 8 for m in messages)
+
+    extra = cost(prefix) - cost(free_system_messages())
+    prompt = build_prompt(question, ranked, count_tokens, budget + extra, prefix)
     sources = [
-        Source(n, i, sentence)
+        source
         for n, (item, shown) in enumerate(zip(prompt.items, prompt.shown, strict=True))
-        for i, sentence in enumerate(item.sentences)
-        if sentence in shown
+        for source in _shown_sentences(n, item, shown)
     ]
     yes_no = is_yes_no(question)
     constraint = SpanConstraint([s.text for s in sources], yes_no)
     return SpanPrompt(prompt, sources, constraint, yes_no)
+
+
+def _shown_sentences(number: int, item: RankedPost, shown: str) -> list[Source]:
+    """The sentences of ``item`` that its window ``shown`` holds.
+
+    A window of one very long sentence holds only its start (`RankedPost.window`): that
+    start is what the model saw, so that is what it may copy.
+    """
+    whole = [Source(number, i, s) for i, s in enumerate(item.sentences) if s in shown]
+    if whole or not item.sentences:
+        return whole
+    start = shown.removeprefix("… ").removesuffix(" …")
+    sentence = item.sentences[item.best]
+    return [Source(number, item.best, start)] if sentence.startswith(start) else []
 
 
 def locate(reply: str, prompt: SpanPrompt) -> Pick | None:
