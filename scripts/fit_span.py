@@ -78,7 +78,7 @@ def fit(
 ) -> tuple[tuple[float, float, float], float]:
     """The setting with the best mean (lead accuracy + refusal of unanswerable questions)
     over the channels, among those whose false refusal stays within the limit on each."""
-    best: tuple[float, tuple[float, float, float]] | None = None
+    best_score, best_setting = -1.0, (1.0, 0.0, -100.0)  # the decision off, if none fits
     for setting in itertools.product(REFUSE_ABOVE, RETRIEVAL_WEIGHT, MIN_CONFIDENCE):
         scores = []
         for records in channels.values():
@@ -90,11 +90,9 @@ def fit(
             scores.append(rates["lead_accuracy"] + refusal - rates["generated_lead_wrong"])
         else:
             score = sum(scores) / len(scores)
-            if best is None or score > best[0]:
-                best = (score, setting)
-    if best is None:
-        return (1.0, 0.0, -100.0), 0.0
-    return best[1], best[0]
+            if score > best_score:
+                best_score, best_setting = score, setting
+    return best_setting, max(best_score, 0.0)
 
 
 def _row(name: str, setting: tuple[float, float, float], rates: dict[str, float]) -> str:
