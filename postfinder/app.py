@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from postfinder.answering.autocalibration import auto_calibrate
 from postfinder.answering.pipeline import Answerer
 from postfinder.answering.refusal import RefusalModel
 from postfinder.channels import REFUSAL_FILE, Catalog, Channel
@@ -19,10 +19,11 @@ from postfinder.embeddings.factory import build_embedder
 from postfinder.generation.base import Generator
 from postfinder.generation.factory import build_generator
 from postfinder.generation.service import WorkQueue
-from postfinder.indexer import Indexer, IndexReport
+from postfinder.indexer import Indexer
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
 from postfinder.store.factory import build_vector_store
+from postfinder.store.lock import WriterLock
 from postfinder.store.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class App:
         self.settings = settings
         self._warned: set[int] = set()
         self._refusal: dict[Path, tuple[float | None, RefusalModel]] = {}
+        self._writer: WriterLock | None = None
         for name, component in (
             ("embedder", embedder),
             ("vectors", vectors),
@@ -99,45 +101,45 @@ class App:
         return WorkQueue(self.settings.llm.queue_size, self.settings.llm.timeout_s)
 
     @cached_property
+    def storage(self) -> BotStorage:
+        """Members' questions, votes and chat settings (opened on first use)."""
+        return BotStorage(self.settings.bot_db, self.settings.secret_file)
+
+    @cached_property
     def conversation(self) -> Conversation:
         """The question flow that every front end (the Telegram bot first) hands messages to."""
         cfg = self.settings.telegram
         return Conversation(
             self,
             self.work_queue,
-            BotStorage(self.settings.bot_db, self.settings.secret_file),
+            self.storage,
             cfg.user_per_minute,
             cfg.chat_per_minute,
             cfg.edit_interval_s,
             cfg.auto_answer,
         )
 
-    def auto_calibrate(
-        self, channel: Channel, progress: Callable[[int, int], None] | None = None
-    ) -> RefusalModel | None:
-        """Fit the channel's refusal decision without labels and save it.
+    @contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Hold the data directory's writer lock while a use-case writes.
 
-        A calibration an owner made from labelled questions is kept: it returns None.
+        Re-entrant within this process: under ``serve``, which holds the lock for as long
+        as the bot runs, the operations it calls write without taking it again.
+
+        Raises
+        ------
+        DataDirBusyError
+            When another process writes the data directory.
         """
-        path = channel.directory / REFUSAL_FILE
-        if path.is_file() and RefusalModel.load(path).method == "labelled":
-            return None
-        retriever = HybridRetriever(channel, self.embedder, self.settings.retrieval)
-        model = auto_calibrate(retriever, self.settings.answer.context_posts, progress)
-        model.save(path)
-        return model
-
-    def calibrate_if_changed(
-        self, report: IndexReport, progress: Callable[[int, int], None] | None = None
-    ) -> RefusalModel | None:
-        """After indexing: recalibrate the channel when its posts changed (or never was)."""
-        channel = self.catalog.get(report.channel_id)
-        changed = report.added or report.updated or report.removed
-        if not self.settings.answer.auto_calibrate:
-            return None
-        if not changed and (channel.directory / REFUSAL_FILE).is_file():
-            return None
-        return self.auto_calibrate(channel, progress)
+        if self._writer is not None:
+            yield
+            return
+        self._writer = WriterLock(self.settings.data_dir, command).acquire()
+        try:
+            yield
+        finally:
+            self._writer.release()
+            self._writer = None
 
     def refusal_model(self, channel: Channel) -> RefusalModel:
         """Return the configured, the channel's own, or the shipped refusal calibration."""
@@ -172,9 +174,11 @@ class App:
         )
 
     def close(self) -> None:
-        """Release open channel databases."""
+        """Release open channel databases and the members' database."""
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "storage" in self.__dict__:
+            self.storage.close()
 
 
 def build_app(settings: Settings) -> App:

@@ -33,7 +33,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from postfinder.models import sha256_of
+from postfinder.downloads import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 

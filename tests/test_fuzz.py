@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from telegram import Update
 
 from postfinder.app import App
-from postfinder.bot.handlers import api_id
+from postfinder.bot.messages import api_id
 from postfinder.bot.wiring import build_application
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ExportError, PostfinderError

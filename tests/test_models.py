@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from postfinder.cli import cli
+from postfinder.downloads import find_spec, list_present, pull
 from postfinder.errors import ModelError
-from postfinder.models import find_spec, list_present, pull
 
 GGUF_BYTES = b"GGUF" + (3).to_bytes(4, "little") + b"\0" * 200
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fake_telegram import BOT, FakeTelegram
 
-from postfinder.bot.handlers import api_id
+from postfinder.bot.messages import api_id
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = ROOT / "tests" / "fixtures" / "city-channel"

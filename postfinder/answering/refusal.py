@@ -162,9 +162,11 @@ class RefusalModel:
         return self.probability(result) < self.threshold
 
     def save(self, path: Path) -> None:
-        """Write the model as JSON."""
+        """Write the model as JSON, atomically: a running bot never reads half a file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> RefusalModel:

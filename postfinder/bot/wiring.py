@@ -21,9 +21,12 @@ from telegram.ext import (
 )
 
 from postfinder.app import App
+from postfinder.bot.commands import Commands
 from postfinder.bot.handlers import PostFinderBot
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
+from postfinder.operations.health import HEARTBEAT_FILE
+from postfinder.operations.indexing import watch_inbox
 from postfinder.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,6 @@ class RedactToken(logging.Filter):
         return True
 
 
-HEARTBEAT_FILE = "bot.heartbeat"
 HEARTBEAT_EVERY_S = 30.0
 
 
@@ -147,9 +149,9 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
             "No channel is indexed. Index the channel's export first "
             "(postfinder index result.json) or list it in POSTFINDER_TELEGRAM__CHANNELS."
         )
-    storage = app.conversation.storage
+    storage = app.storage
     storage.purge(cfg.retention_days)
-    bot = PostFinderBot(app, storage, cfg)
+    bot = PostFinderBot(app, cfg)
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -158,7 +160,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         await bot.discover_groups(me)
         heartbeat = app.settings.data_dir / HEARTBEAT_FILE
         tasks.append(asyncio.create_task(_beat(heartbeat)))
-        tasks.append(asyncio.create_task(bot.watch_inbox()))
+        tasks.append(asyncio.create_task(watch_inbox(app)))
         tasks.append(asyncio.create_task(_purge_daily(storage, cfg.retention_days)))
 
     application = (
@@ -171,18 +173,28 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         .post_shutdown(lambda _: _close(storage, tasks))
         .build()
     )
+    _add_handlers(application, bot, Commands(bot))
+    return application, bot
+
+
+def _add_handlers(
+    application: Application, bot: PostFinderBot, commands: Commands  # type: ignore[type-arg]
+) -> None:
+    """Route each kind of update to its handler; one error handler for all."""
     application.add_handler(TypeHandler(Update, bot.drop_impossible), group=-1)
     channel_posts = filters.UpdateType.CHANNEL_POSTS
     application.add_handler(MessageHandler(channel_posts, bot.on_channel_post))
     application.add_handler(CommandHandler("ask", bot.on_ask))
-    application.add_handler(CommandHandler("stats", bot.on_stats))
-    application.add_handler(CommandHandler("settings", bot.on_settings))
-    application.add_handler(CommandHandler("forget", bot.on_forget))
-    application.add_handler(CommandHandler("mydata", bot.on_mydata))
-    application.add_handler(CommandHandler("forgetme", bot.on_forgetme))
-    application.add_handler(CallbackQueryHandler(bot.on_forgetme_confirmed, pattern=r"^forgetme$"))
-    application.add_handler(CommandHandler(["help", "start"], bot.on_help))
-    application.add_handler(CallbackQueryHandler(bot.on_feedback, pattern=r"^v:"))
+    application.add_handler(CommandHandler("stats", commands.on_stats))
+    application.add_handler(CommandHandler("settings", commands.on_settings))
+    application.add_handler(CommandHandler("forget", commands.on_forget))
+    application.add_handler(CommandHandler("mydata", commands.on_mydata))
+    application.add_handler(CommandHandler("forgetme", commands.on_forgetme))
+    application.add_handler(
+        CallbackQueryHandler(commands.on_forgetme_confirmed, pattern=r"^forgetme$")
+    )
+    application.add_handler(CommandHandler(["help", "start"], commands.on_help))
+    application.add_handler(CallbackQueryHandler(commands.on_feedback, pattern=r"^v:"))
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
@@ -190,7 +202,6 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         )
     )
     application.add_error_handler(bot.on_error)
-    return application, bot
 
 
 PURGE_EVERY_S = 3600.0

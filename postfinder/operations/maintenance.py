@@ -1,0 +1,99 @@
+"""Keep the stores sound: re-embed, repair, heal after a crash, and serve."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from postfinder.app import App
+from postfinder.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """One channel's stores rebuilt: its posts and the chunks embedded."""
+
+    channel_id: int
+    posts: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    """What `repair` did: where a damaged vector database went, and each channel rebuilt."""
+
+    moved_to: Path | None
+    channels: list[Rebuilt]
+
+
+def reembed(app: App, selector: str | None = None) -> Rebuilt:
+    """Recompute a channel's vectors with the configured embedder (after changing models)."""
+    with app.writing("reembed"):
+        channel = app.catalog.resolve(selector)
+        chunks = app.indexer().reembed(channel)
+        return Rebuilt(channel.id, channel.docs.count(), chunks)
+
+
+def repair(app: App, selector: str | None = None, reset_vectors: bool = False) -> RepairOutcome:
+    """Rebuild vectors and BM25 from the post table (after a crash or a damaged store).
+
+    Parameters
+    ----------
+    app
+        The wired components; with ``reset_vectors`` its vector store must not be open
+        yet (the directory is moved aside before anything opens it).
+    selector
+        One channel, or None for every channel.
+    reset_vectors
+        Move the whole embedded vector database aside first (when it hangs or errors).
+
+    Raises
+    ------
+    ConfigError
+        If ``reset_vectors`` is combined with one channel or a vector server.
+    """
+    settings = app.settings
+    with app.writing("repair"):
+        moved_to = None
+        if reset_vectors:
+            if settings.vector_store.mode != "persistent" or selector:
+                raise ConfigError(
+                    "--reset-vectors rebuilds every channel of the embedded vector store; "
+                    "leave out --channel (and use vector_store.mode persistent)."
+                )
+            if "vectors" in app.__dict__:
+                raise ConfigError("The vector store is already open: repair in a new process.")
+            if settings.chroma_dir.exists():
+                moved_to = settings.chroma_dir.with_name(f"chroma.broken-{int(time.time())}")
+                settings.chroma_dir.rename(moved_to)
+        targets = [app.catalog.resolve(selector)] if selector else app.catalog.all()
+        rebuilt = [
+            Rebuilt(channel.id, channel.docs.count(), app.indexer().repair(channel))
+            for channel in targets
+        ]
+    return RepairOutcome(moved_to, rebuilt)
+
+
+def heal_all(app: App) -> dict[int, tuple[int, int]]:
+    """Finish what an interrupted writer left in every channel.
+
+    Returns
+    -------
+    dict
+        Channel id -> (posts re-embedded, posts removed).
+    """
+    with app.writing("heal"):
+        return {channel.id: app.indexer().heal(channel) for channel in app.catalog.all()}
+
+
+def serve(app: App, run: Callable[[App], None]) -> None:
+    """Hold the data directory for a front end's whole run, after healing every channel.
+
+    ``run`` is the front end's event loop (the Telegram bot's); the operations it calls
+    write under this process's lock.
+    """
+    with app.writing("serve"):
+        heal_all(app)
+        run(app)
