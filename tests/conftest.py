@@ -141,7 +141,7 @@ def fake() -> Iterator[Any]:
     """The fake Bot API on 127.0.0.1, knowing the test channel and its discussion group."""
     from fake_telegram import FakeTelegram  # pylint: disable=import-outside-toplevel
 
-    from postfinder.bot.handlers import api_id  # pylint: disable=import-outside-toplevel
+    from postfinder.bot.messages import api_id  # pylint: disable=import-outside-toplevel
 
     server = FakeTelegram().start()
     server.chats[api_id(CHANNEL_ID)] = {

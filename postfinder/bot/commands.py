@@ -14,7 +14,7 @@ from postfinder.bot.handlers import PostFinderBot
 from postfinder.bot.replier import with_retry
 from postfinder.errors import PostfinderError
 from postfinder.operations import members, posts
-from postfinder.operations.stats import format_stats, stats_report
+from postfinder.operations import stats as stats_ops
 from postfinder.phrases import LANGUAGES, phrase
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ class Commands:
         asked = await self._admin_message(update)
         if asked is not None:
             message = asked[0]
-            report = format_stats(stats_report(self.app, chat_id=message.chat.id))
+            report = stats_ops.format_stats(
+                stats_ops.stats_report(self.app, chat_id=message.chat.id)
+            )
             await with_retry(lambda: message.reply_text(report))
 
     async def on_settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

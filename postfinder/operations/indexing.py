@@ -15,7 +15,8 @@ from postfinder.errors import ExportError
 from postfinder.indexer import IndexReport
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo
-from postfinder.operations.calibration import Calibration, Progress, calibrate_if_changed
+from postfinder.operations import calibration
+from postfinder.operations.calibration import Calibration, Progress
 from postfinder.store.lock import DataDirBusyError
 
 log = logging.getLogger(__name__)
@@ -83,15 +84,15 @@ def index_export(
                 keep_missing=request.keep_missing,
                 allow_non_channel=request.allow_non_channel,
             )
-            calibrated = calibrate_if_changed(app, report, calibration_progress)
-            calibration = app.catalog.get(report.channel_id).calibration()
+            calibrated = calibration.calibrate_if_changed(app, report, calibration_progress)
+            line = app.catalog.get(report.channel_id).calibration()
     except DataDirBusyError as busy:
         if busy.holder.get("command") != "serve":
             raise
         if on_handover is not None:
             on_handover(busy.holder)
         return IndexOutcome(_through_bot(app, request), bot_pid=busy.holder.get("pid"))
-    return IndexOutcome(report, calibrated, calibration)
+    return IndexOutcome(report, calibrated, line)
 
 
 def _through_bot(app: App, request: ExportRequest) -> IndexReport:
@@ -156,7 +157,7 @@ async def index_handed_over(app: App, folder: Path) -> IndexReport | None:
         while report is None:  # members' questions get the queue between batches
             report = await app.work_queue.run(step)
         done = report
-        await app.work_queue.run(lambda _cancel: calibrate_if_changed(app, done))
+        await app.work_queue.run(lambda _cancel: calibration.calibrate_if_changed(app, done))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         log.warning("Handed-over export %s not indexed: %s", folder.name, exc)
         inbox.finish(folder, None, str(exc))
