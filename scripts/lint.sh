@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint gates: black, isort, mypy (strict on the package), pylint (score >= 9), hadolint.
+# Lint gates: black, isort, mypy (strict on the package), pylint (score >= 9), the layer
+# contract and no import cycles (import-linter, pyproject.toml), hadolint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -7,4 +8,5 @@ bin=.venv/bin
 "$bin/isort" --check-only --quiet postfinder tests scripts
 "$bin/mypy" --no-error-summary
 "$bin/pylint" --fail-under=9 --score=y postfinder scripts/*.py | tail -n 3
+"$bin/lint-imports" --no-cache | grep -E "KEPT|BROKEN|Contracts:"
 "$bin/hadolint" Dockerfile.cpu Dockerfile.cuda
