@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -97,9 +98,7 @@ async def wait_for_bot_api(
         When the token is rejected, or after ``attempts`` failed attempts.
     """
     delay = first_delay_s
-    attempt = 0
-    while True:
-        attempt += 1
+    for attempt in itertools.count(1):
         bot = Bot(token, base_url=f"{base_url.rstrip('/')}/bot")
         try:
             async with bot:  # initialising the bot calls getMe
@@ -113,15 +112,20 @@ async def wait_for_bot_api(
                     f"Cannot reach the Telegram Bot API at {base_url} after {attempt} attempts "
                     f"({reason}). Check the network or POSTFINDER_TELEGRAM__BASE_URL."
                 ) from None
-            log.warning(
-                "Telegram Bot API at %s unreachable (attempt %d: %s); retrying in %.0f s",
-                base_url,
-                attempt,
-                reason,
-                delay,
-            )
+            message = "Telegram Bot API at %s unreachable (attempt %d: %s); retrying in %.0f s"
+            log.warning(message, base_url, attempt, reason, delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_delay_s)
+
+
+def redact_in_logs(token: str) -> None:
+    """Keep the token out of every log handler and of the HTTP and Telegram loggers."""
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    for name in ("httpx", "telegram", "postfinder"):
+        logging.getLogger(name).addFilter(redact)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
@@ -138,12 +142,7 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
             "No bot token. Create a bot with @BotFather and set POSTFINDER_TELEGRAM__TOKEN."
         )
     token = cfg.token.get_secret_value().strip()
-    redact = RedactToken(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    for name in ("httpx", "telegram", "postfinder"):
-        logging.getLogger(name).addFilter(redact)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    redact_in_logs(token)
     if not app.catalog.ids() and not cfg.channels:
         raise ConfigError(
             "No channel is indexed. Index the channel's export first "
