@@ -7,12 +7,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from postfinder.embeddings.base import Vectors
 from postfinder.errors import ChannelNotFoundError, EmbedderMismatchError
-from postfinder.ingest.post import post_link
+from postfinder.ingest.post import Post, post_link
 from postfinder.lexical.bm25 import BM25Index
 from postfinder.lexical.tokenize import (
     LATIN_LANGUAGES,
@@ -22,7 +23,7 @@ from postfinder.lexical.tokenize import (
 )
 from postfinder.settings import Settings
 from postfinder.store.documents import DocumentStore
-from postfinder.store.vectors import VectorStore
+from postfinder.store.vectors import ChunkMatch, ChunkRecord, VectorStore
 
 DB_FILE = "posts.sqlite3"
 BM25_DIR = "bm25"
@@ -126,6 +127,46 @@ class Channel:
                 f"original embedder again, or re-embed the channel with the new one: "
                 f"postfinder reembed --channel {self.id}"
             )
+
+    # -- posts and vectors: what callers use instead of the stores ----------------------
+    def posts(self, post_ids: Iterable[int]) -> dict[int, Post]:
+        """The stored posts with these ids (removed and unknown ones left out)."""
+        return self.docs.get(post_ids)
+
+    def has_post(self, post_id: int) -> bool:
+        """Whether the post has a row in any state (so may have vectors)."""
+        return bool(self.docs.present([post_id]))
+
+    def post_count(self) -> int:
+        """The number of searchable posts."""
+        return self.docs.count()
+
+    def neighbours(self, post_id: int, span: int) -> list[int]:
+        """Ids of up to ``span`` posts before and after ``post_id`` (a comment thread's context)."""
+        return self.docs.around(post_id, span)
+
+    def dense(self, vector: Vectors, n: int) -> list[ChunkMatch]:
+        """The ``n`` chunks nearest to a query vector."""
+        return self.vectors.query(self.collection, vector, n)
+
+    def vector_count(self) -> int:
+        """The number of chunks the vector store holds for this channel."""
+        return self.vectors.count(self.collection)
+
+    def store_vectors(
+        self, records: Sequence[ChunkRecord], vectors: Vectors, replacing: Sequence[int] = ()
+    ) -> None:
+        """Store chunk vectors, first dropping those of the posts in ``replacing``."""
+        if replacing:
+            self.vectors.delete_posts(self.collection, replacing)
+        self.vectors.add(self.collection, records, vectors)
+
+    def drop_vectors(self, post_ids: Sequence[int] | None = None) -> None:
+        """Drop the vectors of these posts, or (None) the channel's whole collection."""
+        if post_ids is None:
+            self.vectors.drop(self.collection)
+        else:
+            self.vectors.delete_posts(self.collection, post_ids)
 
     def touch(self) -> None:
         """Record the time of the last change."""

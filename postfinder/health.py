@@ -33,7 +33,7 @@ def channel_problems(channel: Channel, embedder: Embedder) -> list[str]:
             f"(an interrupted writer); {REPAIR_HINT} or index again"
         )
     expected = channel.docs.chunk_total()
-    stored = channel.vectors.count(channel.collection)
+    stored = channel.vector_count()
     if stored != expected:
         problems.append(
             f"the vector store holds {stored} chunks, the post table expects {expected}; "
@@ -47,7 +47,7 @@ def channel_problems(channel: Channel, embedder: Embedder) -> list[str]:
     hits = channel.lexical().search(channel.tokenizer().tokenize(query, query=True), 50)
     if sample.id not in [doc_id for doc_id, _ in hits]:
         problems.append(f"BM25 does not find post {sample.id} by its own words; {REPAIR_HINT}")
-    matches = channel.vectors.query(channel.collection, embedder.embed_queries([query])[0], 50)
+    matches = channel.dense(embedder.embed_queries([query])[0], 50)
     if sample.id not in [m.post_id for m in matches]:
         problems.append(
             f"dense search does not find post {sample.id} by its own words; {REPAIR_HINT}"

@@ -240,8 +240,7 @@ class Indexer:
         stored = channel.docs.present(ids)  # only these can have vectors to replace
         channel.docs.upsert(counts)
         vectors = self.embedder.embed_passages([r.text for r in records])
-        channel.vectors.delete_posts(channel.collection, stored)
-        channel.vectors.add(channel.collection, records, vectors)
+        channel.store_vectors(records, vectors, replacing=stored)
         channel.docs.mark_embedded(ids)
         if refresh_lexical:
             channel.rebuild_lexical()
@@ -280,7 +279,7 @@ class Indexer:
         if not ids:
             return 0
         removed = channel.docs.mark_removing(ids)
-        channel.vectors.delete_posts(channel.collection, ids)
+        channel.drop_vectors(ids)
         channel.docs.delete(ids)
         if refresh_lexical:
             channel.rebuild_lexical()
@@ -306,7 +305,7 @@ class Indexer:
     @staticmethod
     def _finish_removals(channel: Channel, removing: list[int]) -> None:
         if removing:
-            channel.vectors.delete_posts(channel.collection, removing)
+            channel.drop_vectors(removing)
             channel.docs.delete(removing)
 
     def repair(self, channel: Channel, progress: bool = True) -> int:
@@ -319,7 +318,7 @@ class Indexer:
         """
         # Everything is re-embedded below (reembed also finishes pending removals).
         channel.docs.mark_all_unembedded()
-        channel.vectors.drop(channel.collection)
+        channel.drop_vectors()
         chunks = self.reembed(channel, progress)
         channel.rebuild_lexical()
         return chunks
@@ -337,7 +336,7 @@ class Indexer:
         meta = channel.meta
         if meta.get("embedder") != self.embedder.name or meta.get("dim") != str(self.embedder.dim):
             channel.docs.mark_all_unembedded()
-            channel.vectors.drop(channel.collection)
+            channel.drop_vectors()
             channel.docs.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
         self._finish_removals(channel, channel.docs.unfinished()[1])
         pending: Sequence[Post] = list(channel.docs.iter_posts(only_unembedded=True))

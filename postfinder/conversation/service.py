@@ -200,8 +200,8 @@ class Conversation:
             answerer = self.answerers.answerer(incoming.channel_id)
             context: tuple[int, ...] = ()
             if incoming.thread_post is not None:
-                docs = answerer.retriever.channel.docs
-                context = (incoming.thread_post, *docs.around(incoming.thread_post, 2))
+                channel = answerer.retriever.channel
+                context = (incoming.thread_post, *channel.neighbours(incoming.thread_post, 2))
             return answerer.answer(incoming.text, True, progress.append, cancel, language, context)
 
         return await self.queue.run(job, True, tick, self.edit_interval_s)

@@ -33,7 +33,7 @@ def reembed(app: App, selector: str | None = None) -> Rebuilt:
     with app.writing("reembed"):
         channel = app.catalog.resolve(selector)
         chunks = app.indexer().reembed(channel)
-        return Rebuilt(channel.id, channel.docs.count(), chunks)
+        return Rebuilt(channel.id, channel.post_count(), chunks)
 
 
 def repair(app: App, selector: str | None = None, reset_vectors: bool = False) -> RepairOutcome:
@@ -70,7 +70,7 @@ def repair(app: App, selector: str | None = None, reset_vectors: bool = False) -
                 settings.chroma_dir.rename(moved_to)
         targets = [app.catalog.resolve(selector)] if selector else app.catalog.all()
         rebuilt = [
-            Rebuilt(channel.id, channel.docs.count(), app.indexer().repair(channel))
+            Rebuilt(channel.id, channel.post_count(), app.indexer().repair(channel))
             for channel in targets
         ]
     return RepairOutcome(moved_to, rebuilt)
