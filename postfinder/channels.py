@@ -157,8 +157,7 @@ class Channel:
         self, records: Sequence[ChunkRecord], vectors: Vectors, replacing: Sequence[int] = ()
     ) -> None:
         """Store chunk vectors, first dropping those of the posts in ``replacing``."""
-        if replacing:
-            self.vectors.delete_posts(self.collection, replacing)
+        self.vectors.delete_posts(self.collection, replacing)
         self.vectors.add(self.collection, records, vectors)
 
     def drop_vectors(self, post_ids: Sequence[int] | None = None) -> None:
