@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +166,94 @@ class Channel:
             self.vectors.drop(self.collection)
         else:
             self.vectors.delete_posts(self.collection, post_ids)
+
+    # -- writes, each in crash-safe order (the indexer's only way in) ------------------
+    def add(
+        self,
+        chunked: Sequence[tuple[Post, Sequence[str]]],
+        embed: Callable[[list[str]], Vectors],
+    ) -> int:
+        """Store posts (new or edited) with their chunks' vectors; return the chunk count.
+
+        Order matters for crash safety: rows are marked pending, then their vectors are
+        replaced, then the rows are marked embedded. Vectors are only ever written for
+        pending rows, so an interrupted run heals on the next one (`unfinished`).
+        """
+        ids = [post.id for post, _ in chunked]
+        stored = self.docs.present(ids)  # only these can have vectors to replace
+        self.docs.upsert([(post, len(pieces)) for post, pieces in chunked])
+        records = [
+            ChunkRecord(post.id, i, piece)
+            for post, pieces in chunked
+            for i, piece in enumerate(pieces)
+        ]
+        vectors = embed([r.text for r in records])
+        self.store_vectors(records, vectors, replacing=stored)
+        self.docs.mark_embedded(ids)
+        return len(records)
+
+    def stage(self, counts: Sequence[tuple[Post, int]]) -> None:
+        """Record posts as pending (to embed) on a connection of its own.
+
+        For the bot's event loop, which must never share a connection with the worker
+        thread; a crash before they are embedded leaves them for `unfinished`.
+        """
+        docs = DocumentStore(self.docs.path, self.id)
+        try:
+            docs.upsert(counts)
+        finally:
+            docs.close()
+
+    def remove(self, post_ids: Sequence[int]) -> int:
+        """Remove posts from the post table and the vectors; return how many were stored.
+
+        The rows are hidden and flagged first, then their vectors go, then the rows: a
+        crash in between leaves flagged rows that no search shows, finished by
+        `finish_removals`.
+        """
+        removed = self.docs.mark_removing(post_ids)
+        self.drop_vectors(post_ids)
+        self.docs.delete(post_ids)
+        return removed
+
+    def unfinished(self) -> tuple[list[int], list[int]]:
+        """Posts an interrupted writer left: waiting for vectors, and waiting for removal."""
+        return self.docs.unfinished()
+
+    def finish_removals(self, post_ids: Sequence[int]) -> None:
+        """Finish removing posts flagged by an interrupted `remove`."""
+        if post_ids:
+            self.drop_vectors(post_ids)
+            self.docs.delete(post_ids)
+
+    def reset_vectors(self) -> None:
+        """Drop every vector and mark every post as waiting for new ones."""
+        self.docs.mark_all_unembedded()
+        self.drop_vectors()
+
+    def unembedded(self) -> list[Post]:
+        """The posts waiting for vectors."""
+        return list(self.docs.iter_posts(only_unembedded=True))
+
+    def hashes(self) -> dict[int, str]:
+        """Content hash of every stored post, by id (what an export is compared with)."""
+        return self.docs.hashes()
+
+    def expected_chunks(self) -> int:
+        """How many chunk vectors the post table says the vector store should hold."""
+        return self.docs.chunk_total()
+
+    def iter_posts(self) -> Iterator[Post]:
+        """Every searchable post, by id."""
+        return self.docs.iter_posts()
+
+    def post_ids(self) -> list[int]:
+        """Ids of the searchable posts."""
+        return self.docs.ids()
+
+    def set_meta(self, **values: str) -> None:
+        """Store metadata (name, username, embedder, ...)."""
+        self.docs.set_meta(**values)
 
     def touch(self) -> None:
         """Record the time of the last change."""

@@ -26,13 +26,13 @@ def channel_problems(channel: Channel, embedder: Embedder) -> list[str]:
         What is wrong, each with the command that fixes it; empty when healthy.
     """
     problems: list[str] = []
-    pending, removing = channel.docs.unfinished()
+    pending, removing = channel.unfinished()
     if pending or removing:
         problems.append(
             f"{len(pending)} posts wait for vectors and {len(removing)} for removal "
             f"(an interrupted writer); {REPAIR_HINT} or index again"
         )
-    expected = channel.docs.chunk_total()
+    expected = channel.expected_chunks()
     stored = channel.vector_count()
     if stored != expected:
         problems.append(
@@ -40,7 +40,7 @@ def channel_problems(channel: Channel, embedder: Embedder) -> list[str]:
             + REPAIR_HINT
         )
     # The longest of the first posts: enough words for both searches to find it.
-    sample = max(islice(channel.docs.iter_posts(), 50), key=lambda p: len(p.text), default=None)
+    sample = max(islice(channel.iter_posts(), 50), key=lambda p: len(p.text), default=None)
     if sample is None:
         return problems
     query = sample.search_text[:200]

@@ -14,8 +14,6 @@ from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, TelegramExport, check_chat_kind
-from postfinder.store.documents import DocumentStore
-from postfinder.store.vectors import ChunkRecord
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ class Indexer:
         }
         if username:
             meta["username"] = username.lstrip("@")
-        channel.docs.set_meta(**meta)
+        channel.set_meta(**meta)
         return channel
 
     def index_export(
@@ -164,7 +162,7 @@ class Indexer:
         new_hashes = {post.id: post.content_hash for post in export.iter_posts(info)}
         channel = self.open_channel(info, username)
         self.heal(channel)
-        stored = channel.docs.hashes()
+        stored = channel.hashes()
         todo = {pid for pid, digest in new_hashes.items() if stored.get(pid) != digest}
         updated = sum(1 for pid in todo if pid in stored)
         chunks = done = 0
@@ -186,7 +184,7 @@ class Indexer:
         removed = 0
         if new_hashes and not keep_missing:
             low, high = min(new_hashes), max(new_hashes)
-            missing = [p for p in channel.docs.ids() if low <= p <= high and p not in new_hashes]
+            missing = [p for p in channel.post_ids() if low <= p <= high and p not in new_hashes]
             removed = self.remove_posts(channel, missing, refresh_lexical=False)
         posts_in_export, changed = len(new_hashes), len(todo)
         del new_hashes, stored, todo  # a big export's tables: not kept through the BM25 build
@@ -227,25 +225,12 @@ class Indexer:
         posts = list({p.id: p for p in posts}.values())
         if not posts:
             return 0
-        records: list[ChunkRecord] = []
-        counts: list[tuple[Post, int]] = []
-        for post in posts:
-            pieces = self.chunker.split(post.search_text)
-            records.extend(ChunkRecord(post.id, i, piece) for i, piece in enumerate(pieces))
-            counts.append((post, len(pieces)))
-        # Order matters for crash safety: rows are marked pending, then their vectors
-        # are replaced, then the rows are marked embedded. Vectors are only ever
-        # written for pending rows, so an interrupted run heals on the next one.
-        ids = [p.id for p in posts]
-        stored = channel.docs.present(ids)  # only these can have vectors to replace
-        channel.docs.upsert(counts)
-        vectors = self.embedder.embed_passages([r.text for r in records])
-        channel.store_vectors(records, vectors, replacing=stored)
-        channel.docs.mark_embedded(ids)
+        chunked = [(post, self.chunker.split(post.search_text)) for post in posts]
+        chunks = channel.add(chunked, self.embedder.embed_passages)
         if refresh_lexical:
             channel.rebuild_lexical()
             channel.touch()
-        return len(records)
+        return chunks
 
     def stage(self, channel: Channel, posts: Iterable[Post]) -> None:
         """Record live posts as pending at once, before they wait for the work queue.
@@ -254,12 +239,7 @@ class Indexer:
         thread; if the process dies before the posts are embedded, the next start
         (`heal`) embeds them, so a received post is never lost.
         """
-        counts = [(post, len(self.chunker.split(post.search_text))) for post in posts]
-        docs = DocumentStore(channel.docs.path, channel.id)
-        try:
-            docs.upsert(counts)
-        finally:
-            docs.close()
+        channel.stage([(post, len(self.chunker.split(post.search_text))) for post in posts])
 
     def remove_posts(
         self, channel: Channel, post_ids: Iterable[int], refresh_lexical: bool = True
@@ -278,9 +258,7 @@ class Indexer:
         ids = sorted(set(post_ids))
         if not ids:
             return 0
-        removed = channel.docs.mark_removing(ids)
-        channel.drop_vectors(ids)
-        channel.docs.delete(ids)
+        removed = channel.remove(ids)
         if refresh_lexical:
             channel.rebuild_lexical()
             channel.touch()
@@ -294,19 +272,13 @@ class Indexer:
         tuple of int
             Posts re-embedded and posts removed.
         """
-        pending, removing = channel.docs.unfinished()
-        self._finish_removals(channel, removing)
+        pending, removing = channel.unfinished()
+        channel.finish_removals(removing)
         if pending:
-            posts = list(channel.docs.get(pending).values())
+            posts = list(channel.posts(pending).values())
             for start in range(0, len(posts), self.batch_size):
                 self.add_posts(channel, posts[start : start + self.batch_size], False)
         return len(pending), len(removing)
-
-    @staticmethod
-    def _finish_removals(channel: Channel, removing: list[int]) -> None:
-        if removing:
-            channel.drop_vectors(removing)
-            channel.docs.delete(removing)
 
     def repair(self, channel: Channel, progress: bool = True) -> int:
         """Rebuild the channel's vectors and BM25 index from its post table.
@@ -317,8 +289,7 @@ class Indexer:
             Number of chunks stored.
         """
         # Everything is re-embedded below (reembed also finishes pending removals).
-        channel.docs.mark_all_unembedded()
-        channel.drop_vectors()
+        channel.reset_vectors()
         chunks = self.reembed(channel, progress)
         channel.rebuild_lexical()
         return chunks
@@ -335,11 +306,10 @@ class Indexer:
         """
         meta = channel.meta
         if meta.get("embedder") != self.embedder.name or meta.get("dim") != str(self.embedder.dim):
-            channel.docs.mark_all_unembedded()
-            channel.drop_vectors()
-            channel.docs.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
-        self._finish_removals(channel, channel.docs.unfinished()[1])
-        pending: Sequence[Post] = list(channel.docs.iter_posts(only_unembedded=True))
+            channel.reset_vectors()
+            channel.set_meta(embedder=self.embedder.name, dim=str(self.embedder.dim))
+        channel.finish_removals(channel.unfinished()[1])
+        pending: Sequence[Post] = channel.unembedded()
         chunks = 0
         with tqdm(
             total=len(pending), desc="Re-embedding", unit="post", disable=not progress
