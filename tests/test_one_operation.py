@@ -127,6 +127,9 @@ def test_member_rights(bot_app: App, fake: Any, spy: Spy, llm: Any) -> None:
 
 def test_index_then_calibrate(bot_app: App, fake: Any, spy: Spy, write_export: Any) -> None:
     spy.watch(calibration, "calibrate_if_changed")
+    spy.watch(calibration, "calibrate_auto")
+    # The fixture's always-answer model counts as the owner's labelled calibration.
+    (bot_app.catalog.get(CHANNEL_ID).directory / "refusal.json").unlink()
     newer = write_export(
         [service(1)]
         + [message(i + 2, t) for i, t in enumerate(NEWS)]
@@ -141,10 +144,15 @@ def test_index_then_calibrate(bot_app: App, fake: Any, spy: Spy, write_export: A
 
     run_bot(bot_app, scenario)
     assert "the export was handed to it" in outcome["cli"].stderr
-    assert spy.take() == ["calibrate_if_changed"]  # by the bot, after indexing
-    newest = write_export([service(1), message(2, NEWS[0])], name="newest.json")
+    # By the bot, after indexing (its posts changed: a new label-free fit).
+    assert spy.take() == ["calibrate_if_changed", "calibrate_auto"]
+    newest = write_export(
+        [service(1), message(2, "Каток на Лесной открыт до 23:00.")], name="newest.json"
+    )
     run_cli(bot_app, "index", str(newest))
-    assert spy.take() == ["calibrate_if_changed"]  # by the command itself
+    assert spy.take() == ["calibrate_if_changed", "calibrate_auto"]  # by the command itself
+    run_cli(bot_app, "calibrate", "--auto")
+    assert spy.take() == ["calibrate_auto"]
 
 
 def test_a_labelled_calibration_is_kept_unless_replaced(app: App, write_export: Any) -> None:
