@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from postfinder.answering.sanitize import CONTROL_RE
 from postfinder.channels import Channel
 from postfinder.embeddings.base import Embedder
 from postfinder.settings import RetrievalSettings
+from postfinder.text import CONTROL_RE
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
 

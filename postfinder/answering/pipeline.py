@@ -20,7 +20,7 @@ from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_
 from postfinder.answering.question import focus_question
 from postfinder.answering.quote import render_quote
 from postfinder.answering.refusal import RefusalModel
-from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, URL_RE, sanitize_answer
+from postfinder.answering.sanitize import MENTION_RE, URL_RE, sanitize_answer
 from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
@@ -28,7 +28,7 @@ from postfinder.ingest.post import Post
 from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import detect_language, split_sentences
+from postfinder.text import CONTROL_RE, detect_language, split_sentences
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["generated", "extractive", "refused"]
