@@ -1,4 +1,11 @@
-"""Hybrid retrieval: dense (vector store) and BM25 candidates fused by reciprocal rank."""
+"""Hybrid retrieval: dense (vector store) and BM25 candidates, fused into one ranking.
+
+The default fusion (``retrieval.fusion = "convex"``) is a weighted sum of each
+retriever's min-max normalised scores (`convex_fuse`, weight ``retrieval.dense_weight``);
+``"rrf"`` selects reciprocal rank fusion (`rrf_fuse`). When only one retriever returns
+candidates (``bm25`` or ``dense`` mode, or nothing found by the other), its ranking is
+kept as it is, through `rrf_fuse` of that single list.
+"""
 
 from __future__ import annotations
 
