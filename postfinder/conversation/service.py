@@ -21,9 +21,9 @@ from postfinder.answering.pipeline import Answer, Answerer
 from postfinder.conversation.ratelimit import TokenBuckets
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import PostfinderError
-from postfinder.generation.service import WorkQueue
 from postfinder.phrases import LANGUAGES, phrase
 from postfinder.text import detect_language
+from postfinder.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
