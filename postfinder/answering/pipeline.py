@@ -25,10 +25,11 @@ from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prom
 from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
+from postfinder.language import reply_language
 from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import CONTROL_RE, detect_language, split_sentences
+from postfinder.text import CONTROL_RE, split_sentences
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["generated", "extractive", "refused"]
@@ -204,7 +205,7 @@ class Answerer:
         """
         started = time.perf_counter()
         query = focus_question(question)
-        language = language or detect_language(query or question)
+        language = language or reply_language(query or question)
         timings: dict[str, float] = {}
         probability = 0.0
         reply, trace = _Reply.refusal(language), _Trace()

@@ -43,9 +43,9 @@ from postfinder.conversation.storage import BotStorage
 from postfinder.indexer import IndexReport
 from postfinder.ingest.post import Post, parse_post_ref
 from postfinder.ingest.telegram_export import ChatInfo, flatten_text
+from postfinder.language import reply_language as detect_language
 from postfinder.phrases import LANGUAGES, phrase
 from postfinder.settings import TelegramSettings
-from postfinder.text import detect_language
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
