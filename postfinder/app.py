@@ -18,13 +18,13 @@ from postfinder.embeddings.base import Embedder
 from postfinder.embeddings.factory import build_embedder
 from postfinder.generation.base import Generator
 from postfinder.generation.factory import build_generator
-from postfinder.generation.service import WorkQueue
 from postfinder.indexer import Indexer
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
 from postfinder.store.factory import build_vector_store
 from postfinder.store.lock import WriterLock
 from postfinder.store.vectors import VectorStore
+from postfinder.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from postfinder.embeddings.base import Vectors
 from postfinder.errors import ChannelNotFoundError, EmbedderMismatchError
 from postfinder.ingest.post import Post, post_link
-from postfinder.lexical.bm25 import BM25Index
-from postfinder.lexical.tokenize import (
+from postfinder.language import (
     LATIN_LANGUAGES,
-    Tokenizer,
-    detect_latin_language,
-    text_language,
+    detect_language,
+    main_latin_language,
+    snowball_name,
 )
+from postfinder.lexical.bm25 import BM25Index
+from postfinder.lexical.tokenize import Tokenizer
 from postfinder.settings import Settings
 from postfinder.store.documents import DocumentStore
 from postfinder.store.vectors import ChunkMatch, ChunkRecord, VectorStore
@@ -274,30 +275,38 @@ class Channel:
     def detect_languages(self) -> dict[str, float]:
         """Detect each post's language and record the channel's mix in its metadata.
 
+        Metadata names languages by their Snowball names, as it always has (``language``
+        and ``latin_languages`` configure the tokenizer; ``languages`` is the summary
+        shown to people, such as ``"russian 93%, english 7%"``); "latin" counts the
+        Latin-script posts whose language could not be told.
+
         Returns
         -------
         dict
-            Share of posts per language, largest first.
+            Share of posts per language (by those names), largest first.
         """
-        counts: Counter[str] = Counter(
-            text_language(post.search_text, "") or "latin" for post in self.docs.iter_posts()
+        # "": a Latin-script post whose function words say nothing.
+        codes: Counter[str] = Counter(
+            detect_language(post.search_text, default_latin="") for post in self.docs.iter_posts()
         )
-        total = sum(counts.values()) or 1
-        latin = {name: n for name, n in counts.items() if name in LATIN_LANGUAGES}
-        configured = self.settings.lexical.language
+        total = sum(codes.values()) or 1
+        latin = {code: n for code, n in codes.items() if code in LATIN_LANGUAGES}
+        configured = self.settings.lexical.language  # a Snowball name, or auto
         if configured != "auto":
             main = configured
         elif latin:
-            main = max(latin, key=lambda name: latin[name])
+            main = snowball_name(max(latin, key=lambda code: latin[code]))
         else:
-            main = detect_latin_language(p.text for p in self.docs.iter_posts())
+            main = snowball_name(main_latin_language(p.text for p in self.docs.iter_posts()))
         # A Latin language the channel really uses: a few posts and 5% of the Latin ones.
         used = [
-            name
-            for name, n in sorted(latin.items(), key=lambda kv: -kv[1])
+            snowball_name(code)
+            for code, n in sorted(latin.items(), key=lambda kv: -kv[1])
             if n >= 2 and n >= 0.05 * sum(latin.values())
         ]
-        shares = {name: n / total for name, n in counts.most_common()}
+        shares = {
+            snowball_name(code) if code else "latin": n / total for code, n in codes.most_common()
+        }
         self.docs.set_meta(
             language=main,
             latin_languages=",".join(dict.fromkeys([main, *used])),

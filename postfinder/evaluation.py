@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from postfinder.errors import PostfinderError
-from postfinder.lexical.tokenize import CJK_RE, Tokenizer
+from postfinder.language import CJK_RE
+from postfinder.lexical.tokenize import Tokenizer
 
 
 class QuestionsError(PostfinderError):

@@ -1,18 +1,40 @@
-"""Hybrid retrieval: dense (vector store) and BM25 candidates fused by reciprocal rank."""
+"""Hybrid retrieval: dense (vector store) and BM25 candidates, fused into one ranking.
+
+The default fusion (``retrieval.fusion = "convex"``) is a weighted sum of each
+retriever's min-max normalised scores (`convex_fuse`, weight ``retrieval.dense_weight``);
+``"rrf"`` selects reciprocal rank fusion (`rrf_fuse`). When only one retriever returns
+candidates (``bm25`` or ``dense`` mode, or nothing found by the other), its ranking is
+kept as it is, through `rrf_fuse` of that single list.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from postfinder.answering.sanitize import CONTROL_RE
 from postfinder.channels import Channel
 from postfinder.embeddings.base import Embedder
 from postfinder.settings import RetrievalSettings
+from postfinder.text import CONTROL_RE
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
+
+
+class DenseCandidate(NamedTuple):
+    """A post the dense retriever found, scored by its best-matching chunk."""
+
+    post_id: int
+    similarity: float  # of the query and the post's best chunk (cosine, larger is closer)
+    chunk: str  # text of that chunk
+
+
+class ScoredPost(NamedTuple):
+    """A post with one score: BM25 for a lexical candidate, the fused score in a ranking."""
+
+    post_id: int
+    score: float
 
 
 @dataclass(frozen=True)
@@ -30,21 +52,43 @@ class Hit:
     bm25_rank: int | None = None
 
 
+@dataclass(frozen=True)
+class ScoreProfile:
+    """How the retrievers' scores for one query are spread, beyond the hits themselves.
+
+    The refusal decision reads them (`postfinder.answering.refusal.features`): a clear
+    winner and a flat field of middling matches look alike in the top hit alone.
+
+    Attributes
+    ----------
+    dense_similarities
+        Similarities of the best ten dense candidates, best first.
+    bm25_scores
+        BM25 scores of the best ten lexical candidates, best first.
+    coverages
+        Idf-weighted share of the query's terms found in each of the top three hits.
+    query_terms
+        Distinct terms of the tokenised query.
+    """
+
+    dense_similarities: tuple[float, ...] = ()
+    bm25_scores: tuple[float, ...] = ()
+    coverages: tuple[float, ...] = ()
+    query_terms: int = 0
+
+
 @dataclass
 class SearchResult:
-    """Hits plus how long each stage took, in milliseconds."""
+    """Hits, the spread of the scores behind them, and each stage's time in milliseconds."""
 
     query: str
     mode: SearchMode
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    dense_similarities: list[float] = field(default_factory=list)
-    bm25_scores: list[float] = field(default_factory=list)
-    coverages: list[float] = field(default_factory=list)
-    query_terms: int = 0
+    profile: ScoreProfile = field(default_factory=ScoreProfile)
 
 
-def rrf_fuse(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
+def rrf_fuse(rankings: list[list[int]], k: int) -> list[ScoredPost]:
     """Fuse ranked id lists with reciprocal rank fusion.
 
     Parameters
@@ -56,14 +100,14 @@ def rrf_fuse(rankings: list[list[int]], k: int) -> list[tuple[int, float]]:
 
     Returns
     -------
-    list of tuple
+    list of ScoredPost
         ``(id, score)`` sorted by fused score, ties broken by first appearance.
     """
     scores: dict[int, float] = {}
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
+    return [ScoredPost(*kv) for kv in sorted(scores.items(), key=lambda kv: -kv[1])]
 
 
 def minmax(scores: dict[int, float]) -> dict[int, float]:
@@ -78,7 +122,7 @@ def minmax(scores: dict[int, float]) -> dict[int, float]:
 
 def convex_fuse(
     dense: dict[int, float], lexical: dict[int, float], dense_weight: float
-) -> list[tuple[int, float]]:
+) -> list[ScoredPost]:
     """Fuse two scored candidate lists by a weighted sum of min-max normalised scores.
 
     Unlike rank fusion this keeps how far apart the candidates are: a post that one
@@ -94,8 +138,8 @@ def convex_fuse(
 
     Returns
     -------
-    list of tuple
-        ``(id, fused score)``, best first.
+    list of ScoredPost
+        ``(id, fused score)``, best first (ties: smaller id first).
     """
     dense_n, lexical_n = minmax(dense), minmax(lexical)
     if not dense_n or not lexical_n:  # one retriever found nothing: use the other alone
@@ -104,7 +148,7 @@ def convex_fuse(
         key: dense_weight * dense_n.get(key, 0.0) + (1 - dense_weight) * lexical_n.get(key, 0.0)
         for key in dense_n.keys() | lexical_n.keys()
     }
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [ScoredPost(*kv) for kv in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def make_snippet(text: str, limit: int) -> str:
@@ -145,29 +189,27 @@ class HybridRetriever:
         n: int,
         timings: dict[str, float] | None = None,
         exclude: frozenset[int] = frozenset(),
-    ) -> list[tuple[int, float, str]]:
-        """Return ``(post_id, similarity, best chunk)`` for the top posts by vector similarity."""
+    ) -> list[DenseCandidate]:
+        """Return the top ``n`` posts by vector similarity, each scored by its best chunk."""
         started = time.perf_counter()
         vector = self.embedder.embed_queries([query])[0]
         embedded = time.perf_counter()
         # Several chunks may belong to one post: ask for more and keep each post's best.
-        matches = self.channel.vectors.query(
-            self.channel.collection, vector, n * 2 + 2 * len(exclude)
-        )
+        matches = self.channel.dense(vector, n * 2 + 2 * len(exclude))
         if timings is not None:
             timings["embed_ms"] = (embedded - started) * 1000
             timings["vector_ms"] = (time.perf_counter() - embedded) * 1000
-        best: dict[int, tuple[int, float, str]] = {}
-        for match in matches:
+        best: dict[int, DenseCandidate] = {}
+        for match in matches:  # best first: a post's first chunk is its best one
             if match.post_id not in best and match.post_id not in exclude:
-                best[match.post_id] = (match.post_id, match.similarity, match.text)
+                best[match.post_id] = DenseCandidate(match.post_id, match.similarity, match.text)
         return list(best.values())[:n]
 
-    def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        """Return ``(post_id, bm25 score)`` for the top posts by BM25."""
-        return self.channel.lexical().search(
-            self.channel.tokenizer().tokenize(query, query=True), n
-        )
+    def lexical(self, query: str, n: int) -> list[ScoredPost]:
+        """Return the top ``n`` posts by BM25 score."""
+        index = self.channel.lexical()
+        found = index.search(self.channel.tokenizer().tokenize(query, query=True), n)
+        return [ScoredPost(pid, score) for pid, score in found]
 
     def search(
         self,
@@ -203,8 +245,8 @@ class HybridRetriever:
         mode = mode or self.settings.mode
         n = max(self.settings.candidates, k)
         timings: dict[str, float] = {}
-        dense: list[tuple[int, float, str]] = []
-        lexical: list[tuple[int, float]] = []
+        dense: list[DenseCandidate] = []
+        lexical: list[ScoredPost] = []
         # Tokenised and looked up once: BM25 and the coverage features both need them.
         tokens = self.channel.tokenizer().tokenize(query, query=True)
         lexical_index = self.channel.lexical()
@@ -212,8 +254,9 @@ class HybridRetriever:
             dense = self.dense(query, n, timings, exclude)
         if mode in ("hybrid", "bm25"):
             started = time.perf_counter()
-            lexical = lexical_index.search(tokens, n + len(exclude))
-            lexical = [(pid, score) for pid, score in lexical if pid not in exclude][:n]
+            # Asked for more, so that ``n`` remain once the excluded posts are dropped.
+            found = lexical_index.search(tokens, n + len(exclude))
+            lexical = [ScoredPost(pid, score) for pid, score in found if pid not in exclude][:n]
             timings["bm25_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         fused = self._prefer(self._fuse(dense, lexical), dense, lexical, prefer)[:k]
@@ -225,45 +268,47 @@ class HybridRetriever:
             mode=mode,
             hits=hits,
             timings_ms=timings,
-            dense_similarities=[sim for _, sim, _ in dense[:10]],
-            bm25_scores=[score for _, score in lexical[:10]],
-            coverages=coverages,
-            query_terms=len(set(tokens)),
+            profile=ScoreProfile(
+                dense_similarities=tuple(c.similarity for c in dense[:10]),
+                bm25_scores=tuple(c.score for c in lexical[:10]),
+                coverages=tuple(coverages),
+                query_terms=len(set(tokens)),
+            ),
         )
 
-    def _fuse(
-        self, dense: list[tuple[int, float, str]], lexical: list[tuple[int, float]]
-    ) -> list[tuple[int, float]]:
+    def _fuse(self, dense: list[DenseCandidate], lexical: list[ScoredPost]) -> list[ScoredPost]:
         if self.settings.fusion == "rrf" or not (dense and lexical):
-            rankings = [[pid for pid, *_ in dense], [pid for pid, _ in lexical]]
+            rankings = [[c.post_id for c in dense], [c.post_id for c in lexical]]
             return rrf_fuse([r for r in rankings if r], self.settings.rrf_k)
         return convex_fuse(
-            {pid: sim for pid, sim, _ in dense}, dict(lexical), self.settings.dense_weight
+            {c.post_id: c.similarity for c in dense},
+            {c.post_id: c.score for c in lexical},
+            self.settings.dense_weight,
         )
 
     def _prefer(
         self,
-        fused: list[tuple[int, float]],
-        dense: list[tuple[int, float, str]],
-        lexical: list[tuple[int, float]],
+        fused: list[ScoredPost],
+        dense: list[DenseCandidate],
+        lexical: list[ScoredPost],
         prefer: Sequence[int],
-    ) -> list[tuple[int, float]]:
+    ) -> list[ScoredPost]:
         if not prefer:
             return fused
         limit = self.settings.prefer_rank
-        near = {pid for pid, *_ in dense[:limit]} | {pid for pid, _ in lexical[:limit]}
-        wanted = [item for item in fused if item[0] in prefer and item[0] in near]
+        near = {c.post_id for c in dense[:limit]} | {c.post_id for c in lexical[:limit]}
+        wanted = [item for item in fused if item.post_id in prefer and item.post_id in near]
         return wanted + [item for item in fused if item not in wanted]
 
     def _hits(
         self,
-        fused: list[tuple[int, float]],
-        dense: list[tuple[int, float, str]],
-        lexical: list[tuple[int, float]],
+        fused: list[ScoredPost],
+        dense: list[DenseCandidate],
+        lexical: list[ScoredPost],
     ) -> list[Hit]:
-        dense_at = {pid: (rank, sim) for rank, (pid, sim, _) in enumerate(dense, start=1)}
-        lex_at = {pid: (rank, score) for rank, (pid, score) in enumerate(lexical, start=1)}
-        posts = self.channel.docs.get(pid for pid, _ in fused)
+        dense_at = {c.post_id: (rank, c.similarity) for rank, c in enumerate(dense, start=1)}
+        lex_at = {c.post_id: (rank, c.score) for rank, c in enumerate(lexical, start=1)}
+        posts = self.channel.posts(item.post_id for item in fused)
         hits = []
         for pid, score in fused:
             post = posts.get(pid)

@@ -19,9 +19,9 @@ from postfinder.answering.autocalibration import (
 )
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
-from postfinder.operations.calibration import calibrate_auto
 from postfinder.cli import cli
 from postfinder.ingest.post import Post
+from postfinder.operations.calibration import calibrate_auto
 from postfinder.settings import load_settings
 from postfinder.store.vectors import MemoryVectorStore
 

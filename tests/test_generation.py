@@ -15,8 +15,8 @@ from postfinder.generation.base import ChatMessage, Generator
 from postfinder.generation.factory import build_generator, find_gguf
 from postfinder.generation.fake import FakeGenerator
 from postfinder.generation.llama_backend import check_gguf
-from postfinder.generation.service import WorkQueue
 from postfinder.settings import load_settings
+from postfinder.workqueue import WorkQueue
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SMOLLM = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"

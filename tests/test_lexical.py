@@ -18,8 +18,20 @@ from rank_bm25 import BM25Okapi
 
 from postfinder.app import App
 from postfinder.errors import ConfigError, StoreError
+from postfinder.language import (
+    CJK,
+    LATIN_LANGUAGES,
+    PERSIAN,
+    SCRIPTS,
+    SNOWBALL_NAMES,
+    detect_language,
+    language_code,
+    main_latin_language,
+    reply_language,
+    snowball_name,
+)
 from postfinder.lexical.bm25 import FORMAT, META_FILE, BM25Index, _TokenRows
-from postfinder.lexical.tokenize import Tokenizer, detect_latin_language
+from postfinder.lexical.tokenize import Tokenizer, available_languages
 
 
 def test_russian_words_are_stemmed() -> None:
@@ -44,9 +56,9 @@ def test_cjk_becomes_characters_and_bigrams() -> None:
     assert Tokenizer().tokenize("图书馆") == ["图", "书", "馆", "图书", "书馆"]
 
 
-def test_detect_latin_language() -> None:
-    assert detect_latin_language(["Der Hund und die Katze sind nicht da"]) == "german"
-    assert detect_latin_language(["Только кириллица"]) == "english"
+def test_main_latin_language() -> None:
+    assert main_latin_language(["Der Hund und die Katze sind nicht da"]) == "de"
+    assert main_latin_language(["Только кириллица"]) == "en"
 
 
 def test_unknown_language_is_a_config_error() -> None:
@@ -262,3 +274,19 @@ def test_undecided_query_is_stemmed_in_every_channel_language() -> None:
     assert tok.tokenize("abonnements mensuels") == Tokenizer("english").tokenize(
         "abonnements mensuels"
     )
+
+
+def test_every_detected_language_has_a_stemmer_name() -> None:
+    codes = LATIN_LANGUAGES | {code for _, code in SCRIPTS} | {CJK, PERSIAN}
+    assert codes == set(SNOWBALL_NAMES)
+    assert {snowball_name(code) for code in codes} - {"cjk"} <= set(available_languages())
+    assert all(language_code(snowball_name(code)) == code for code in codes)
+    assert language_code("porter") == "porter"  # configured stemmers without a code
+
+
+def test_reply_language_follows_a_script_with_30_percent_of_the_letters() -> None:
+    question = "Что такое Kubernetes и Docker?"
+    assert reply_language(question) == "ru"
+    assert detect_language(question) == "en"  # mostly Latin letters: stemmed as English
+    assert reply_language("Їжак і ґанок") == "uk" and detect_language("Їжак і ґанок") == "ru"
+    assert reply_language("東京の駅") == detect_language("東京の駅") == "zh"

@@ -10,21 +10,15 @@ import pytest
 
 from postfinder.answering.refusal import RefusalModel, calibrate, features, fit_logistic
 from postfinder.errors import ConfigError
-from postfinder.retrieval import Hit, SearchResult
+from postfinder.retrieval import Hit, ScoreProfile, SearchResult
 
 
 def result(dense: float, bm25: float, coverage: float, agree: bool) -> SearchResult:
     hit = Hit(1, "l", 0, "s", 1.0, dense, 1, bm25, 1 if agree else 5)
-    return SearchResult(
-        "q",
-        "hybrid",
-        [hit],
-        {},
-        [dense, dense - 0.05, dense - 0.06],
-        [bm25, bm25 / 2],
-        [coverage, coverage / 2],
-        4,
+    profile = ScoreProfile(
+        (dense, dense - 0.05, dense - 0.06), (bm25, bm25 / 2), (coverage, coverage / 2), 4
     )
+    return SearchResult("q", "hybrid", [hit], {}, profile)
 
 
 def test_features() -> None:

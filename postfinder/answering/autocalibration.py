@@ -29,7 +29,7 @@ import numpy as np
 from postfinder.answering.refusal import RefusalModel, features, select, standardisation
 from postfinder.errors import ConfigError
 from postfinder.ingest.post import Post
-from postfinder.lexical.tokenize import CJK_RE, LINK_RE, text_language
+from postfinder.language import CJK_RE, LINK_RE, detect_language, language_code
 from postfinder.retrieval import HybridRetriever, SearchResult
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?…。！？])\s*|\n+")
@@ -46,7 +46,7 @@ _SKIP = frozenset(
 
 # Question frames per language: the words a member wraps around what they remember.
 _FRAMES: dict[str, tuple[str, ...]] = {
-    "russian": (
+    "ru": (
         "Подскажите, {}?",
         "Где почитать про {}?",
         "Что известно про {}?",
@@ -55,7 +55,7 @@ _FRAMES: dict[str, tuple[str, ...]] = {
         "Кто знает, {}?",
         "{} — это как?",
     ),
-    "english": (
+    "en": (
         "Does anyone know about {}?",
         "Where can I read about {}?",
         "What about {}?",
@@ -63,27 +63,11 @@ _FRAMES: dict[str, tuple[str, ...]] = {
         "Any news on {}?",
         "{}?",
     ),
-    "french": ("Quelqu'un sait pour {} ?", "Où trouver {} ?", "Et {}, c'est comment ?"),
-    "german": ("Weiß jemand etwas über {}?", "Wo finde ich {}?", "Wie ist das mit {}?"),
-    "spanish": ("¿Alguien sabe de {}?", "¿Dónde encuentro {}?", "¿Qué pasa con {}?"),
-    "arabic": ("هل يعرف أحد عن {}؟", "أين أجد {}؟", "ماذا عن {}؟"),
-    "cjk": ("{}是什么？", "有谁知道{}吗？", "哪里可以找到{}？", "{}怎么样？"),
-}
-
-
-_LANGUAGE_CODES = {
-    "russian": "ru",
-    "english": "en",
-    "french": "fr",
-    "german": "de",
-    "spanish": "es",
-    "italian": "it",
-    "portuguese": "pt",
-    "turkish": "tr",
-    "polish": "pl",
-    "arabic": "ar",
-    "persian": "fa",
-    "cjk": "zh",
+    "fr": ("Quelqu'un sait pour {} ?", "Où trouver {} ?", "Et {}, c'est comment ?"),
+    "de": ("Weiß jemand etwas über {}?", "Wo finde ich {}?", "Wie ist das mit {}?"),
+    "es": ("¿Alguien sabe de {}?", "¿Dónde encuentro {}?", "¿Qué pasa con {}?"),
+    "ar": ("هل يعرف أحد عن {}؟", "أين أجد {}؟", "ماذا عن {}؟"),
+    "zh": ("{}是什么？", "有谁知道{}吗？", "哪里可以找到{}？", "{}怎么样？"),
 }
 
 
@@ -131,10 +115,10 @@ def _pick(words: list[str], n: int, rng: random.Random) -> list[str]:
 def post_questions(post: Post, rng: random.Random, limit: int) -> list[str]:
     """Write up to ``limit`` questions that ``post`` answers, as a member might ask them.
 
-    Each keeps two to four content words (longer ones more likely) of one sentence, in order, inside a question
-    frame of the post's language ("Подскажите, ...?", "Where can I find ...?"): like a
-    real question it shares only some of its words with the post. A CJK sentence gives
-    one or two short spans of its characters.
+    Each keeps two to four content words (longer ones more likely) of one sentence, in
+    order, inside a question frame of the post's language ("Подскажите, ...?", "Where
+    can I find ...?"): like a real question it shares only some of its words with the
+    post. A CJK sentence gives one or two short spans of its characters.
 
     Parameters
     ----------
@@ -145,7 +129,7 @@ def post_questions(post: Post, rng: random.Random, limit: int) -> list[str]:
     limit
         Most questions to write.
     """
-    frames = _FRAMES.get(text_language(post.text), _FRAMES["english"])
+    frames = _FRAMES.get(detect_language(post.text), _FRAMES["en"])
     sentences = [LINK_RE.sub(" ", s) for s in _SENTENCE_RE.split(post.text)]
     choices: list[str] = []
     for sentence in sentences:
@@ -221,14 +205,15 @@ def build_calibration_set(
 def channel_language_codes(languages: str) -> set[str]:
     """Language codes of the bundled questions for a channel's language mix.
 
-    ``languages`` is the channel's ``"russian 93%, english 7%"`` summary; languages
-    with at least 10% of the posts count.
+    ``languages`` is the channel's ``"russian 93%, english 7%"`` summary (Snowball
+    names, see `postfinder.channels.Channel.detect_languages`); languages with at least
+    10% of the posts count.
     """
     codes = set()
     for part in languages.split(","):
         name, _, share = part.strip().rpartition(" ")
         if name and share.rstrip("%").isdigit() and int(share.rstrip("%")) >= 10:
-            codes.add(_LANGUAGE_CODES.get(name, name))
+            codes.add(language_code(name))
     return codes
 
 

@@ -61,6 +61,23 @@ class SentenceSupport:
     informative: bool
     supported: bool
 
+    @classmethod
+    def unsupported(cls, sentence: str, cited: tuple[int, ...]) -> SentenceSupport:
+        """The verdict on a sentence that no source could be compared with: rejected."""
+        return cls(
+            sentence=sentence,
+            cited=cited,
+            support=0,
+            similarity=0.0,
+            novel_share=1.0,
+            novel_names=(),
+            numbers_ok=False,
+            negation_ok=False,
+            links_ok=False,
+            informative=False,
+            supported=False,
+        )
+
 
 @dataclass
 class GroundingReport:
@@ -202,11 +219,7 @@ class GroundingChecker:
                 joined = "\n".join(sources[n - 1] for n in valid)
                 verdicts.append(self._judge(claim, 0, self._source(joined), asked))
             if not verdicts:
-                verdicts = [
-                    SentenceSupport(
-                        sentence, cited, 0, 0.0, 1.0, (), False, False, False, False, False
-                    )
-                ]
+                verdicts = [SentenceSupport.unsupported(sentence, cited)]
             # The cited post first; a wrong citation is corrected to the post that supports it.
             cited_ok = set(valid) | {0}
             report.sentences.append(
@@ -281,15 +294,15 @@ class GroundingChecker:
             and links_ok
         )
         return SentenceSupport(
-            claim.sentence,
-            claim.cited,
-            number,
-            similarity,
-            novel_share,
-            novel_names,
-            numbers_ok,
-            negation_ok,
-            links_ok,
-            informative,
-            supported,
+            sentence=claim.sentence,
+            cited=claim.cited,
+            support=number,
+            similarity=similarity,
+            novel_share=novel_share,
+            novel_names=novel_names,
+            numbers_ok=numbers_ok,
+            negation_ok=negation_ok,
+            links_ok=links_ok,
+            informative=informative,
+            supported=supported,
         )

@@ -20,15 +20,16 @@ from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_
 from postfinder.answering.question import focus_question
 from postfinder.answering.quote import render_quote
 from postfinder.answering.refusal import RefusalModel
-from postfinder.answering.sanitize import CONTROL_RE, MENTION_RE, URL_RE, sanitize_answer
+from postfinder.answering.sanitize import MENTION_RE, URL_RE, sanitize_answer
 from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
 from postfinder.generation.base import Generator
 from postfinder.ingest.post import Post
+from postfinder.language import reply_language
 from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import detect_language, split_sentences
+from postfinder.text import CONTROL_RE, split_sentences
 
 log = logging.getLogger(__name__)
 AnswerMode = Literal["generated", "extractive", "refused"]
@@ -67,6 +68,32 @@ class Answer:  # pylint: disable=too-many-instance-attributes
             return self.answer
         links = "\n".join(f"[{s.n}] {s.link}" for s in self.sources)
         return f"{self.answer}\n\n{phrase('sources', self.language)}:\n{links}"
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What a member is shown: how it was made, its text, what they read first, its posts."""
+
+    mode: AnswerMode
+    text: str
+    lead: str = ""
+    sources: tuple[Source, ...] = ()
+
+    @classmethod
+    def refusal(cls, language: str) -> _Reply:
+        """The honest refusal, in ``language``."""
+        return cls("refused", phrase("refusal", language))
+
+
+@dataclass(frozen=True)
+class _Trace:
+    """What the model's attempt leaves on record whatever the reply (evaluation records it)."""
+
+    draft: str | None = None
+    rejected_draft: str | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # of the model: first token, all
+    signals: dict[str, float] = field(default_factory=dict)  # what the span decision saw
 
 
 def _plain(text: str) -> str:
@@ -140,7 +167,7 @@ class Answerer:
 
     def usable_posts(self, result: SearchResult) -> list[Post]:
         """The retrieved posts that may be quoted: present, and not instructions to a bot."""
-        found = self.retriever.channel.docs.get(h.post_id for h in result.hits)
+        found = self.retriever.channel.posts(h.post_id for h in result.hits)
         posts = [found[h.post_id] for h in result.hits if h.post_id in found]
         return [p for p in posts if not addresses_model(p.text)]
 
@@ -178,49 +205,82 @@ class Answerer:
         """
         started = time.perf_counter()
         query = focus_question(question)
-        language = language or detect_language(query or question)
-        base = Answer(question.strip(), "refused", phrase("refusal", language), language)
-        if not query:
-            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-            return base
-        result, probability = self.retrieve(query, context)
-        base.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
-        base.refusal_probability = probability
-        posts = self.usable_posts(result)
-        if probability < self.refusal.threshold or not posts:
-            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-            return base
+        language = language or reply_language(query or question)
+        timings: dict[str, float] = {}
+        probability = 0.0
+        reply, trace = _Reply.refusal(language), _Trace()
+        if query:
+            result, probability = self.retrieve(query, context)
+            timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
+            posts = self.usable_posts(result)
+            refuse = probability < self.refusal.threshold or not posts
+            if not refuse:
+                reply, trace = self._compose(
+                    query, posts, probability, language, use_llm, on_progress, cancel
+                )
+        timings.update(trace.timings)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        if self._points(use_llm) and on_progress is not None and reply.mode != "refused":
+            on_progress(reply.text)  # decided whole: nothing unverified is shown
+        return Answer(
+            question=question.strip(),
+            mode=reply.mode,
+            answer=reply.text,
+            language=language,
+            sources=list(reply.sources),
+            timings=timings,
+            tokens=trace.tokens,
+            refusal_probability=probability,
+            draft=trace.draft,
+            rejected_draft=trace.rejected_draft,
+            lead=reply.lead,
+            signals=trace.signals,
+        )
+
+    def _points(self, use_llm: bool) -> bool:
+        """Whether the model points at the answer (span style) rather than writing it."""
+        return use_llm and self.generator is not None and self.settings.style == "span"
+
+    def _compose(
+        self,
+        query: str,
+        posts: list[Post],
+        probability: float,
+        language: str,
+        use_llm: bool,
+        on_progress: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+    ) -> tuple[_Reply, _Trace]:
+        """Reply from posts that passed the refusal decision: the model's answer or an extract."""
         ranked = rank_sentences(query, posts, self.retriever.embedder, self.tokenize)
-        if use_llm and self.generator is not None and self.settings.style == "span":
-            pointed = self._point(query, ranked, base, cancel)
-            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-            if on_progress is not None and pointed.mode != "refused":
-                on_progress(pointed.answer)  # decided whole: nothing unverified is shown
-            return pointed
+        if self._points(use_llm):
+            return self._point(query, ranked, probability, language, cancel)
+        generated: _Reply | None = None
+        trace = _Trace()
         if use_llm and self.generator is not None:
-            generated = self._generate(query, ranked, base, on_progress, cancel)
-            if generated is not None:
-                base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-                return generated
+            generated, trace = self._generate(query, ranked, on_progress, cancel)
+        # An extract replaces a draft that failed the checks; the draft stays on record.
+        reply = generated or self._extract(ranked, language) or _Reply.refusal(language)
+        return reply, trace
+
+    def _extract(self, ranked: list[RankedPost], language: str) -> _Reply | None:
+        """Quote the best sentence of the top posts; None when none is worth quoting."""
         quote, post = extractive_answer(ranked, self.settings.max_chars)
         if post is None:
-            base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-            return base
+            return None
         link = self.retriever.channel.link(post.id)
         quote = self._keep_post_links(quote, post)
-        base.mode = "extractive"
-        base.answer = base.lead = f"{phrase('extractive', language)}\n{quote}"
-        base.sources = [Source(1, post.id, link)]
-        base.timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return base
+        text = f"{phrase('extractive', language)}\n{quote}"
+        return _Reply("extractive", text, lead=text, sources=(Source(1, post.id, link),))
 
     def _point(
         self,
         question: str,
         ranked: list[RankedPost],
-        base: Answer,
+        probability: float,
+        language: str,
         cancel: threading.Event | None,
-    ) -> Answer:
+    ) -> tuple[_Reply, _Trace]:
         """Let the model point at the answer (`postfinder.answering.span`) and decide.
 
         The model's probability of "the posts do not say" refuses near-misses that
@@ -232,9 +292,9 @@ class Answerer:
         budget = min(self.generator.context_size - 64, self.settings.max_prompt_tokens)
         prompt = build_span_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.sources:
-            return base
+            return _Reply.refusal(language), _Trace()
         if cancel is not None and cancel.is_set():
-            return self._span_extract(prompt, None, base)
+            return self._span_extract(prompt, None, language), _Trace()
         started = time.perf_counter()
         choice = self.generator.choose(
             prompt.prompt.messages,
@@ -243,49 +303,57 @@ class Answerer:
             self.settings.span_max_tokens,
             cancel,
         )
-        base.timings["first_token_ms"] = base.timings["generation_ms"] = (
-            time.perf_counter() - started
-        ) * 1000
-        base.tokens = {"prompt": prompt.prompt.tokens, "completion": len(choice.logprobs)}
-        base.draft = choice.text
+        elapsed = (time.perf_counter() - started) * 1000  # one step: first token and whole
         pick = locate(choice.text, prompt)
         confidence = span_confidence(choice.logprobs)
         type_ok = pick is not None and answer_type_fits(question, pick.text)
-        base.signals = {
-            "retrieval": base.refusal_probability,
+        signals = {
+            "retrieval": probability,
             "no_answer": choice.refused,
             "confidence": confidence,
             "picked": float(pick is not None),
             "type_ok": float(type_ok),
         }
-        decision = decide(base.refusal_probability, choice.refused, confidence, self.settings)
+        decision = decide(probability, choice.refused, confidence, self.settings)
+        rejected: str | None = choice.text
         if decision == "refuse" or choice.text.strip() == NO_SPAN:
-            base.rejected_draft = choice.text
-            return base
-        timed_out = cancel is not None and cancel.is_set()
-        if pick is None or timed_out or decision == "extract" or not type_ok:
-            base.rejected_draft = choice.text
-            return self._span_extract(prompt, pick, base)
-        return self._render_pick(prompt, pick, base)
+            reply = _Reply.refusal(language)
+        elif (
+            pick is None
+            or (cancel is not None and cancel.is_set())  # out of time: what it has is unsure
+            or decision == "extract"
+            or not type_ok
+        ):
+            reply = self._span_extract(prompt, pick, language)
+        else:
+            reply, rejected = self._render_pick(prompt, pick), None
+        return reply, _Trace(
+            draft=choice.text,
+            rejected_draft=rejected,
+            tokens={"prompt": prompt.prompt.tokens, "completion": len(choice.logprobs)},
+            timings={"first_token_ms": elapsed, "generation_ms": elapsed},
+            signals=signals,
+        )
 
-    def _render_pick(self, prompt: SpanPrompt, pick: Pick, base: Answer) -> Answer:
+    def _render_pick(self, prompt: SpanPrompt, pick: Pick) -> _Reply:
         """ "**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
         item = prompt.prompt.items[pick.source.item]
         lead = _plain(pick.text)
         bold = None if pick.fixed else (pick.start, pick.end)
         quote = render_quote(item, pick.source.sentence, bold, self.settings.max_chars)
-        base.mode = "generated"
-        base.lead = lead
         text = (
             quote
             if _words(lead) == _words(item.sentences[pick.source.sentence])
             else (f"**{lead}** — {quote}")
         )
-        base.answer = self._keep_post_links(text, item.post)
-        base.sources = [Source(1, item.post.id, self.retriever.channel.link(item.post.id))]
-        return base
+        return _Reply(
+            "generated",
+            self._keep_post_links(text, item.post),
+            lead=lead,
+            sources=(Source(1, item.post.id, self.retriever.channel.link(item.post.id)),),
+        )
 
-    def _span_extract(self, prompt: SpanPrompt, pick: Pick | None, base: Answer) -> Answer:
+    def _span_extract(self, prompt: SpanPrompt, pick: Pick | None, language: str) -> _Reply:
         """Quote the sentence the model pointed at (else the best one) as an extract."""
         if pick is None:
             # As the plain extract: the best sentence of the top posts, a thread's post first.
@@ -294,11 +362,13 @@ class Answerer:
             index, sentence = pick.source.item, pick.source.sentence
         item = prompt.prompt.items[index]
         quote = render_quote(item, sentence, None, self.settings.max_chars)
-        base.mode = "extractive"
-        base.answer = base.lead = f"{phrase('extractive', base.language)}\n{quote}"
-        base.answer = self._keep_post_links(base.answer, item.post)
-        base.sources = [Source(1, item.post.id, self.retriever.channel.link(item.post.id))]
-        return base
+        lead = f"{phrase('extractive', language)}\n{quote}"
+        return _Reply(
+            "extractive",
+            self._keep_post_links(lead, item.post),
+            lead=lead,
+            sources=(Source(1, item.post.id, self.retriever.channel.link(item.post.id)),),
+        )
 
     def _keep_post_links(self, text: str, post: Post) -> str:
         """Sanitise a quote of ``post``: its own links and domains stay as they are."""
@@ -309,28 +379,75 @@ class Answerer:
         self,
         question: str,
         ranked: list[RankedPost],
-        base: Answer,
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None = None,
-    ) -> Answer | None:
-        """Let the model answer; return ``None`` when its draft fails the checks."""
+    ) -> tuple[_Reply | None, _Trace]:
+        """Let the model answer; no reply when its draft fails the checks."""
         assert self.generator is not None
         self.generator.prefill(system_messages())  # a no-op once the model holds it
         max_tokens = self.llm_settings.max_tokens
         budget = min(self.generator.context_size - max_tokens, self.settings.max_prompt_tokens)
         prompt = build_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.posts:
-            return None
+            return None, _Trace()
+        streamed, timings, timed_out = self._stream(prompt, question, on_progress, cancel)
+        if timed_out:  # the extract answers instead
+            return None, _Trace(draft=streamed, rejected_draft=streamed, timings=timings)
+        draft = streamed.strip()
+        tokens = {
+            "prompt": prompt.tokens,
+            "completion": self.generator.count_tokens(draft) if draft else 0,
+        }
+        rejected = _Trace(draft=draft, rejected_draft=draft, tokens=tokens, timings=timings)
+        if not draft or NO_ANSWER in draft:
+            return None, rejected
+        report = self.checker.check(draft, self._support(prompt), question)
+        if not report.supported:
+            log.info("Draft failed the grounding check: %r", draft)
+            return None, rejected
+        cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
+        if not cited:  # none of the posts it was shown: nothing to link, the extract answers
+            return None, _Trace(draft=draft, tokens=tokens, timings=timings)
+        # Only links and mentions of the posts the answer rests on, not of every shown post.
+        clean = self._clean(report.cited_text(), list(cited.values()))
+        reply = _Reply(
+            "generated",
+            self._with_evidence(clean, prompt, report.cited),
+            lead=clean,
+            sources=tuple(
+                Source(n, post.id, self.retriever.channel.link(post.id))
+                for n, post in cited.items()
+            ),
+        )
+        return reply, _Trace(draft=draft, tokens=tokens, timings=timings)
+
+    def _stream(
+        self,
+        prompt: Prompt,
+        question: str,
+        on_progress: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+    ) -> tuple[str, dict[str, float], bool]:
+        """Run the model, showing each completed sentence once it passes the checks.
+
+        Returns
+        -------
+        tuple
+            ``(text, timings, timed_out)``: what the model wrote (up to the first sentence
+            that failed, when streaming), the time to its first token and to its end (not
+            when it ran out of time), and whether ``cancel`` stopped it.
+        """
+        assert self.generator is not None
         started = time.perf_counter()
+        timings: dict[str, float] = {}
         pieces: list[str] = []
         shown = 0
-        for piece in self.generator.stream(prompt.messages, max_tokens):
+        for piece in self.generator.stream(prompt.messages, self.llm_settings.max_tokens):
             if not pieces:
-                base.timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)
             if cancel is not None and cancel.is_set():
-                base.draft = base.rejected_draft = "".join(pieces)
-                return None  # out of time: the extract answers instead
+                return "".join(pieces), timings, True
             if on_progress is None:
                 continue
             complete = split_sentences("".join(pieces))[:-1]
@@ -340,33 +457,8 @@ class Answerer:
                     break  # a sentence failed: stop early, the extract replaces the draft
                 shown = len(complete)
                 on_progress(verified)
-        base.timings["generation_ms"] = (time.perf_counter() - started) * 1000
-        draft = "".join(pieces).strip()
-        base.draft = draft
-        base.tokens = {
-            "prompt": prompt.tokens,
-            "completion": self.generator.count_tokens(draft) if draft else 0,
-        }
-        if not draft or NO_ANSWER in draft:
-            base.rejected_draft = draft
-            return None
-        report = self.checker.check(draft, self._support(prompt), question)
-        if not report.supported:
-            log.info("Draft failed the grounding check: %r", draft)
-            base.rejected_draft = draft
-            return None
-        cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
-        if not cited:
-            return None
-        # Only links and mentions of the posts the answer rests on, not of every shown post.
-        clean = self._clean(report.cited_text(), list(cited.values()))
-        base.mode = "generated"
-        base.lead = clean
-        base.answer = self._with_evidence(clean, prompt, report.cited)
-        base.sources = [
-            Source(n, post.id, self.retriever.channel.link(post.id)) for n, post in cited.items()
-        ]
-        return base
+        timings["generation_ms"] = (time.perf_counter() - started) * 1000
+        return "".join(pieces), timings, False
 
     def _with_evidence(self, text: str, prompt: Prompt, cited: list[int]) -> str:
         """Follow the answer with the sentences of its post that support it, quoted.

@@ -8,11 +8,8 @@ retrieval towards its own text.
 
 from __future__ import annotations
 
-import re
-
 from postfinder.answering.injection import strip_attack
-from postfinder.answering.sanitize import CONTROL_RE
-from postfinder.text import split_sentences
+from postfinder.text import CONTROL_RE, split_sentences
 
 # Work on a bounded prefix and suffix: a 4,096-character message costs what a short one does.
 SCAN_CHARS = 4000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from postfinder.answering.extractive import REFERRING_RE
 from postfinder.answering.passages import RankedPost
-from postfinder.answering.sanitize import CONTROL_RE
+from postfinder.text import CONTROL_RE
 
 
 def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max_chars: int) -> str:

@@ -36,7 +36,7 @@ FEATURES = (
 
 
 def features(result: SearchResult) -> list[float]:
-    """Return the refusal features of a hybrid search result.
+    """Return the refusal features of a hybrid search result (its hits and score profile).
 
     From the dense retriever: the best similarity, its margin over the mean of the next
     nine and over the second. From BM25: the log of the best score, that score per
@@ -45,13 +45,14 @@ def features(result: SearchResult) -> list[float]:
     the two retrievers agree on the top post (1), nearly agree (0.5) or not (0), and
     the product of dense similarity and coverage.
     """
-    dense, bm25 = result.dense_similarities, result.bm25_scores
+    profile = result.profile
+    dense, bm25 = profile.dense_similarities, profile.bm25_scores
     dense_top = dense[0] if dense else 0.0
     margin = dense_top - float(np.mean(dense[1:])) if len(dense) > 1 else 0.0
     dense_gap = dense[0] - dense[1] if len(dense) > 1 else 0.0
     bm25_top = max(bm25[0], 0.0) if bm25 else 0.0
     bm25_gap = (bm25[0] - bm25[1]) / bm25[0] if len(bm25) > 1 and bm25[0] > 0 else 0.0
-    coverage = result.coverages[0] if result.coverages else 0.0
+    coverage = profile.coverages[0] if profile.coverages else 0.0
     agreement = 0.0
     if result.hits:
         top = result.hits[0]
@@ -65,8 +66,8 @@ def features(result: SearchResult) -> list[float]:
         float(np.log1p(bm25_top)),
         coverage,
         agreement,
-        max(result.coverages, default=0.0),
-        bm25_top / max(result.query_terms, 1),
+        max(profile.coverages, default=0.0),
+        bm25_top / max(profile.query_terms, 1),
         dense_top * coverage,
         bm25_gap,
         dense_gap,

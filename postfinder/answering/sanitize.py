@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from postfinder.text import CONTROL_RE
+
 # Links in every form a chat client turns into something clickable: with a scheme
 # (http, https, tg), www., Telegram's short hosts, and bare domains such as evil.com/login.
 _TLDS = (
@@ -16,11 +18,6 @@ URL_RE = re.compile(
     r"(?:https?://|tg://|www\.|(?:t|telegram)\.(?:me|dog)/)[^\s<>()\[\]\"'«»]+"
     rf"|\b[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS})\b(?:/[^\s<>()\[\]\"'«»]*)?",
     re.IGNORECASE,
-)
-# ANSI escape sequences, C0/C1 controls (but tab and newline), zero-width and bidi marks.
-CONTROL_RE = re.compile(
-    "\x1b\\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
-    "\u2066-\u2069\ufeff]"
 )
 
 

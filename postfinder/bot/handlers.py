@@ -30,10 +30,10 @@ from postfinder.bot.messages import (
 from postfinder.bot.replier import TelegramReplier, with_retry
 from postfinder.bot.text import looks_like_question
 from postfinder.conversation.service import Incoming
+from postfinder.language import reply_language as detect_language
 from postfinder.operations import indexing
 from postfinder.phrases import phrase
 from postfinder.settings import TelegramSettings
-from postfinder.text import detect_language
 
 log = logging.getLogger(__name__)
 THREADS_REMEMBERED = 10_000

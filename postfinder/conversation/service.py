@@ -21,9 +21,9 @@ from postfinder.answering.pipeline import Answer, Answerer
 from postfinder.conversation.ratelimit import TokenBuckets
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import PostfinderError
-from postfinder.generation.service import WorkQueue
+from postfinder.language import reply_language
 from postfinder.phrases import LANGUAGES, phrase
-from postfinder.text import detect_language
+from postfinder.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Conversation:
         words = [w for w in text.split() if not w.startswith(("/", "@", "http", "t.me"))]
         if not any(ch.isalpha() for ch in "".join(words)) and fallback in LANGUAGES:
             return fallback
-        return detect_language(text)
+        return reply_language(text)
 
     def auto_answer(self, chat_id: int) -> bool:
         """Whether the chat wants questions answered without a mention."""

@@ -1,1 +1,1 @@
-"""Text generation: the protocol, llama.cpp and fake backends, and a bounded async queue."""
+"""Text generation: the protocol and the llama.cpp and fake backends."""

@@ -1,5 +1,9 @@
-"""Share one model between concurrent async callers: one job at a time, a bounded line,
-and a per-job time limit after which the job is asked to stop."""
+"""Share the models between concurrent async callers: one job at a time, a bounded line,
+and a per-job time limit after which the job is asked to stop.
+
+Answering (embedding and generation), indexing and calibration all go through one
+queue, so it lives here rather than in `postfinder.generation`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ T = TypeVar("T")
 
 
 class WorkQueue:
-    """Runs blocking jobs (embedding, generation) one at a time on worker threads.
+    """Runs blocking jobs (answering, indexing, calibration) one at a time on worker threads.
 
     Callers reserve a place first: when one job runs and ``max_waiting`` wait, a new
     caller is told at once that the queue is full instead of waiting forever. A job that
