@@ -1,25 +1,17 @@
-"""Indexed channels: where each one's posts, BM25 index and vectors live."""
+"""Indexed channels: each one's posts, vectors and BM25 index behind one object."""
 
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from postfinder.channel_bm25 import ChannelBM25
 from postfinder.embeddings.base import Vectors
 from postfinder.errors import ChannelNotFoundError, EmbedderMismatchError
 from postfinder.ingest.post import Post, post_link
-from postfinder.language import (
-    LATIN_LANGUAGES,
-    detect_language,
-    main_latin_language,
-    snowball_name,
-)
 from postfinder.lexical.bm25 import BM25Index
 from postfinder.lexical.tokenize import Tokenizer
 from postfinder.settings import Settings
@@ -27,11 +19,7 @@ from postfinder.store.documents import DocumentStore
 from postfinder.store.vectors import ChunkMatch, ChunkRecord, VectorStore
 
 DB_FILE = "posts.sqlite3"
-BM25_DIR = "bm25"
 REFUSAL_FILE = "refusal.json"
-# Part of the BM25 index's fingerprint: an index tokenised by an older rule is rebuilt.
-TOKENIZER_VERSION = ":tok3"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,10 +60,7 @@ class Channel:
         self.vectors = vectors
         self.settings = settings
         self.docs = DocumentStore(directory / DB_FILE, channel_id)
-        self._lexical: tuple[str, BM25Index] | None = None
-        self._tokenizer: Tokenizer | None = None
-        self._refresh = threading.Lock()  # held while a background rebuild runs
-        self._refresh_again = False
+        self.bm25 = ChannelBM25(self.docs, directory, settings.lexical)
 
     @property
     def collection(self) -> str:
@@ -260,160 +245,26 @@ class Channel:
         """Record the time of the last change."""
         self.docs.set_meta(updated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
-    # -- lexical index ------------------------------------------------------------------
+    # -- lexical index (postfinder.channel_bm25) ----------------------------------------
     def tokenizer(self) -> Tokenizer:
-        """Return the channel's tokenizer, detecting its posts' languages once."""
-        if self._tokenizer is None:
-            meta = self.meta
-            if not meta.get("languages"):
-                self.detect_languages()
-                meta = self.meta
-            latins = [name for name in meta.get("latin_languages", "").split(",") if name]
-            self._tokenizer = Tokenizer(meta.get("language") or "english", latins)
-        return self._tokenizer
-
-    def detect_languages(self) -> dict[str, float]:
-        """Detect each post's language and record the channel's mix in its metadata.
-
-        Metadata names languages by their Snowball names, as it always has (``language``
-        and ``latin_languages`` configure the tokenizer; ``languages`` is the summary
-        shown to people, such as ``"russian 93%, english 7%"``); "latin" counts the
-        Latin-script posts whose language could not be told.
-
-        Returns
-        -------
-        dict
-            Share of posts per language (by those names), largest first.
-        """
-        # "": a Latin-script post whose function words say nothing.
-        codes: Counter[str] = Counter(
-            detect_language(post.search_text, default_latin="") for post in self.docs.iter_posts()
-        )
-        total = sum(codes.values()) or 1
-        latin = {code: n for code, n in codes.items() if code in LATIN_LANGUAGES}
-        configured = self.settings.lexical.language  # a Snowball name, or auto
-        if configured != "auto":
-            main = configured
-        elif latin:
-            main = snowball_name(max(latin, key=lambda code: latin[code]))
-        else:
-            main = snowball_name(main_latin_language(p.text for p in self.docs.iter_posts()))
-        # A Latin language the channel really uses: a few posts and 5% of the Latin ones.
-        used = [
-            snowball_name(code)
-            for code, n in sorted(latin.items(), key=lambda kv: -kv[1])
-            if n >= 2 and n >= 0.05 * sum(latin.values())
-        ]
-        shares = {
-            snowball_name(code) if code else "latin": n / total for code, n in codes.most_common()
-        }
-        self.docs.set_meta(
-            language=main,
-            latin_languages=",".join(dict.fromkeys([main, *used])),
-            languages=", ".join(
-                f"{name} {share:.0%}" for name, share in shares.items() if share >= 0.005
-            ),
-        )
-        self._tokenizer = None
-        return shares
+        """The channel's tokenizer (its posts' languages detected once)."""
+        return self.bm25.tokenizer()
 
     def lexical(self) -> BM25Index:
-        """Return the BM25 index, rebuilding it if it is missing or out of date.
+        """The BM25 index, rebuilt first if missing or out of date (not during a refresh)."""
+        return self.bm25.index()
 
-        While a background rebuild runs (see `refresh_lexical_soon`) the previous index
-        is returned: searches never wait for it.
-        """
-        fingerprint = self.docs.fingerprint()
-        current = self._lexical
-        if current is not None and (current[0] == fingerprint or self._refresh.locked()):
-            return current[1]
-        index = self._load_saved()
-        if index is None or index.meta.get("fingerprint") != fingerprint + TOKENIZER_VERSION:
-            index = self.rebuild_lexical(fingerprint)
-        self._lexical = (fingerprint, index)
-        return index
-
-    def _load_saved(self) -> BM25Index | None:
-        """The BM25 index on disk, or None if missing, unreadable or of another tokenizer."""
-        path = self.directory / BM25_DIR
-        if not path.is_dir():
-            return None
-        try:
-            index = BM25Index.load(path)
-        except Exception:  # pylint: disable=broad-exception-caught
-            return None  # unreadable: rebuilt from the post store
-        fingerprint = str(index.meta.get("fingerprint", ""))
-        return index if fingerprint.endswith(TOKENIZER_VERSION) else None
+    def rebuild_lexical(self) -> BM25Index:
+        """Rebuild the BM25 index from the stored posts now, and save it."""
+        return self.bm25.rebuild()
 
     def refresh_lexical_soon(self) -> None:
-        """Rebuild the BM25 index in a background thread (after live posts or removals).
-
-        Searches keep using the previous index until the new one is ready; a removed
-        post they still rank is dropped because its row is gone, and a new post is
-        found by dense search meanwhile. Changes during a rebuild trigger one more.
-        """
-        self._refresh_again = True
-        if self._lexical is None:
-            saved = self._load_saved()
-            if saved is None:
-                self.lexical()  # nothing to serve meanwhile: build it now, once
-                self._refresh_again = False
-                return
-            self._lexical = ("stale", saved)
-        if self._refresh.acquire(blocking=False):  # pylint: disable=consider-using-with
-            threading.Thread(target=self._refresh_loop, name="bm25-refresh", daemon=True).start()
-
-    def _refresh_loop(self) -> None:
-        # A channel object of its own: its own database connection and tokenizer.
-        twin = Channel(self.id, self.directory, self.vectors, self.settings)
-        try:
-            while self._refresh_again:
-                self._refresh_again = False
-                index = twin.rebuild_lexical()
-                assert twin._lexical is not None  # pylint: disable=protected-access
-                self.docs.forget_cached_meta()
-                self._tokenizer = None  # the post languages may have changed
-                self._lexical = (twin._lexical[0], index)  # pylint: disable=protected-access
-        except Exception:  # pylint: disable=broad-exception-caught
-            log.exception("Background BM25 rebuild of channel %s failed", self.id)
-        finally:
-            twin.close()
-            self._refresh.release()
-        if self._refresh_again:  # a change arrived while the lock was being released
-            self.refresh_lexical_soon()
+        """Rebuild the BM25 index in the background; searches use the previous one."""
+        self.bm25.refresh_soon()
 
     def wait_for_refresh(self, timeout: float | None = None) -> bool:
-        """Wait until no background rebuild runs; return False on timeout (for tests)."""
-        # pylint: disable-next=consider-using-with
-        if not self._refresh.acquire(timeout=-1 if timeout is None else timeout):
-            return False
-        self._refresh.release()
-        return True
-
-    def rebuild_lexical(self, fingerprint: str | None = None) -> BM25Index:
-        """Rebuild the BM25 index from the stored posts and save it."""
-        fingerprint = fingerprint or self.docs.fingerprint()
-        self.detect_languages()
-        tokenizer = self.tokenizer()
-        ids: list[int] = []
-
-        def tokens() -> Iterator[list[str]]:
-            # Streamed: at 200k posts the token lists alone would take most of a gigabyte.
-            for post in self.docs.iter_posts():
-                ids.append(post.id)
-                yield tokenizer.tokenize(post.search_text)
-
-        cfg = self.settings.lexical
-        index = BM25Index(k1=cfg.k1, b=cfg.b, idf=cfg.idf)
-        index.build(ids, tokens())
-        index.meta = {
-            "fingerprint": fingerprint + TOKENIZER_VERSION,
-            "languages": self.meta.get("languages", ""),
-        }
-        if ids:
-            index.save(self.directory / BM25_DIR)
-        self._lexical = (fingerprint, index)
-        return index
+        """Wait until no background rebuild runs; False on timeout."""
+        return self.bm25.wait_for_refresh(timeout)
 
     def close(self) -> None:
         """Close the post database."""

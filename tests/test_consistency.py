@@ -12,6 +12,7 @@ from conftest import CHANNEL_ID, message
 from typer.testing import CliRunner
 
 from postfinder.app import App
+from postfinder.channel_bm25 import ChannelBM25
 from postfinder.channels import Channel
 from postfinder.cli import cli
 from postfinder.embeddings.base import Vectors
@@ -150,13 +151,13 @@ def test_live_post_rebuilds_bm25_in_the_background(
     channel = app.catalog.get(CHANNEL_ID)
     channel.lexical()
     gate = threading.Event()
-    original = Channel.rebuild_lexical
+    original = ChannelBM25.rebuild
 
-    def slow_rebuild(self: Channel, fingerprint: str | None = None) -> object:
+    def slow_rebuild(self: ChannelBM25, fingerprint: str | None = None) -> object:
         gate.wait(10)  # a big channel: the rebuild takes a while
         return original(self, fingerprint)
 
-    monkeypatch.setattr(Channel, "rebuild_lexical", slow_rebuild)
+    monkeypatch.setattr(ChannelBM25, "rebuild", slow_rebuild)
     live = Post(channel_id=CHANNEL_ID, id=99, date=1_700_100_000, text="электрички отменены")
     app.indexer().add_posts(channel, [live], refresh_lexical=False)
     channel.refresh_lexical_soon()

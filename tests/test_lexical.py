@@ -178,7 +178,7 @@ def test_build_reads_ids_filled_while_the_tokens_stream() -> None:
     corpus = _random_corpus(7)
     ids: list[int] = []
 
-    def tokens():  # as Channel.rebuild_lexical does
+    def tokens():  # as ChannelBM25.rebuild does
         for i, doc in enumerate(corpus):
             ids.append(1000 + i)
             yield doc

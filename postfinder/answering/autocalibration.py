@@ -206,7 +206,7 @@ def channel_language_codes(languages: str) -> set[str]:
     """Language codes of the bundled questions for a channel's language mix.
 
     ``languages`` is the channel's ``"russian 93%, english 7%"`` summary (Snowball
-    names, see `postfinder.channels.Channel.detect_languages`); languages with at least
+    names, see `postfinder.channel_bm25.ChannelBM25.detect_languages`); languages with at least
     10% of the posts count.
     """
     codes = set()
