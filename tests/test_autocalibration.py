@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_held_out_questions_are_searched_without_their_post(app: App, write_expo
 
 
 def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
-    write_export, monkeypatch: pytest.MonkeyPatch
+    write_export, always_answer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "none")
@@ -86,7 +87,8 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     channels = runner.invoke(cli, ["channels"]).stdout
     assert "    refusal calibration: auto: " in channels and "languages: russian" in channels
     directory = load_settings().channels_dir / str(CHANNEL_ID)
-    labelled = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 1.0, 0.5, "mine")
+    labelled = replace(always_answer, fitted_on="mine")
+    assert labelled.method == "labelled"  # what `postfinder calibrate questions.jsonl` writes
     labelled.save(directory / "refusal.json")
     changed = write_export([*json.loads(path.read_text())["messages"]][:3], name="b.json")
     assert runner.invoke(cli, ["index", str(changed)]).exit_code == 0

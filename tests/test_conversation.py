@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
-from conftest import CHANNEL_ID, NEWS
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file
 
 from postfinder.answering.pipeline import Answer
-from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.conversation.service import Incoming
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.fake import FakeGenerator
 from postfinder.phrases import phrase
-from postfinder.store.vectors import MemoryVectorStore
-
-ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
-REFUSE = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, -10.0, 0.5)
 
 
 class RecordingReplier:
@@ -43,13 +36,11 @@ class RecordingReplier:
 
 
 @pytest.fixture
-def convo_app(settings, write_export) -> Iterator[App]:
-    llm = FakeGenerator(default=f"{NEWS[1]} [1]")
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+def convo_app(make_app, write_export, always_answer) -> App:
+    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
     app.indexer().index_export(write_export(), username="testchan", progress=False)
-    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
-    yield app
-    app.close()
+    always_answer.save(channel_refusal_file())
+    return app
 
 
 def ask(app: App, incoming: Incoming) -> tuple[str | None, RecordingReplier]:
@@ -70,8 +61,8 @@ def test_a_question_is_answered_once_and_recorded(convo_app: App) -> None:
     assert stats["questions"] == 1 and stats["modes"]["generated"] == 1
 
 
-def test_the_chats_language_reaches_the_answers_phrases(convo_app: App) -> None:
-    REFUSE.save(convo_app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+def test_the_chats_language_reaches_the_answers_phrases(convo_app: App, always_refuse) -> None:
+    always_refuse.save(channel_refusal_file())
     convo_app.conversation.storage.set_chat_settings(9, language="uk")
     outcome, replier = ask(convo_app, Incoming(9, 1, 42, "Кто написал Войну и мир?", CHANNEL_ID))
     assert outcome == "refused"

@@ -24,11 +24,9 @@ from telegram import Update
 from postfinder.app import App
 from postfinder.bot.handlers import api_id
 from postfinder.bot.wiring import build_application
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ExportError, PostfinderError
 from postfinder.generation.fake import FakeGenerator
 from postfinder.ingest.telegram_export import TelegramExport, check_chat_kind
-from postfinder.store.vectors import MemoryVectorStore
 
 FIXTURE_SETTINGS = settings(
     max_examples=150,
@@ -286,14 +284,11 @@ def test_any_update_gets_a_reply_or_silence_never_an_error(
 
 
 @pytest.fixture
-def bot_world(settings, fake: FakeTelegram, write_export) -> Any:
+def bot_world(settings, make_app, fake: FakeTelegram, write_export) -> Any:
     """An indexed channel, a fake model and the fake Bot API, shared by all examples."""
     settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
     settings.telegram.base_url = fake.base_url
     settings.telegram.private_chats = True
-    app = App(
-        settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=FakeGenerator()
-    )
+    app = make_app(FakeGenerator())
     app.indexer().index_export(write_export(), username="testchan", progress=False)
-    yield app, fake
-    app.close()
+    return app, fake
