@@ -76,8 +76,10 @@ def test_a_pointed_phrase_leads_the_reply_in_bold_inside_its_quote(span_app, llm
         "**500 рублей в час**.» [1]"
     )
     assert [s.id for s in answer.sources] == [6]
+    assert answer.sources[0].link == "https://t.me/city/6"
     html = to_html(answer.answer, [(1, answer.sources[0].link)], "ru")
     assert html.startswith("<b>500 рублей в час</b> — «Каток") and html.count("<b>") == 3
+    assert '.» <a href="https://t.me/city/6">[1]</a>' in html
     assert answer.signals["no_answer"] == 0.0 and answer.signals["type_ok"] == 1.0
 
 
