@@ -121,17 +121,32 @@ def test_mention_in_discussion_group_gets_a_reply_with_links(bot_app, fake, llm)
     del placeholder
 
 
-def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake) -> None:
+def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake, llm) -> None:
+    llm.default = f"{NEWS[0]} [1]"
+
     async def scenario(bot: Any) -> None:
         fake.push(message=group_message(6, "@pf_bot метро?", chat=-1005555))
         bot_msg = group_message(7, "@pf_bot метро?")
         bot_msg["from"] = {"id": 555, "is_bot": True, "first_name": "OtherBot"}
         fake.push(message=bot_msg)
         fake.push(message=group_message(8, "просто болтаем про погоду"))  # no trigger
-        await asyncio.sleep(1.0)
+        # The control: the same question from a member in the discussion group, pushed
+        # last in the same run, is answered. So the bot was running and got the three
+        # messages before it; its silence on them is its decision, not a dead harness.
+        fake.push(message=group_message(9, "@pf_bot метро?"))
+        await until(lambda: final_edits(fake))
+        await asyncio.sleep(1.0)  # room for a late reply to one of the three
 
     run_bot(bot_app, scenario)
-    assert not fake.sent("sendMessage")
+    replies = [
+        (int(p["chat_id"]), p["reply_parameters"]["message_id"]) for p in fake.sent("sendMessage")
+    ]
+    assert replies == [(GROUP, 9)]
+    assert "https://t.me/testchan/2" in final_edits(fake)[-1]["text"]  # the metro post
+    # Nothing else was written anywhere: no reply, typing action or reaction to the three.
+    written = [(name, p) for name, p, _ in fake.calls if name.startswith(("send", "set", "edit"))]
+    assert all(int(p["chat_id"]) == GROUP for _, p in written), written
+    assert {p["message_id"] for name, p in written if name == "setMessageReaction"} <= {9}
 
 
 def test_new_channel_post_is_found_and_edits_are_reindexed(bot_app, fake, llm) -> None:
