@@ -1,4 +1,10 @@
-"""Shared fixtures: isolated state under tmp_path, loopback-only network, fakes."""
+"""Shared fixtures: isolated state under tmp_path, loopback-only network, fakes.
+
+The fakes every test module uses are defined here once: `make_app` (an App with the fake
+embedder and an in-memory store, closed after the test), `always_answer` and
+`always_refuse` (refusal decisions that ignore the retrieval scores) and
+`channel_refusal_file` (where a channel's own refusal decision is read from).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,13 @@ from typing import Any
 
 import pytest
 
+from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
+from postfinder.embeddings.base import Embedder
 from postfinder.embeddings.fake import FakeEmbedder
+from postfinder.generation.base import Generator
 from postfinder.settings import Settings, load_settings
-from postfinder.store.vectors import MemoryVectorStore
+from postfinder.store.vectors import MemoryVectorStore, VectorStore
 
 LOOPBACK = ("127.", "::1", "localhost")
 CHANNEL_ID = 1700000001
@@ -126,11 +135,73 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
-def app(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[App]:
+def make_app(settings: Settings) -> Iterator[Callable[..., App]]:
+    """Return a function that builds an App from `settings` with fakes; all are closed after.
+
+    The embedder defaults to a new ``FakeEmbedder()`` ("fake-64"), the vector store to a
+    new in-memory one; ``generator`` (e.g. a ``FakeGenerator``) is used instead of the
+    configured model when given.
+    """
+    built: list[App] = []
+
+    def make(
+        generator: Generator | None = None,
+        *,
+        embedder: Embedder | None = None,
+        vectors: VectorStore | None = None,
+    ) -> App:
+        application = App(
+            settings,
+            embedder=FakeEmbedder() if embedder is None else embedder,
+            vectors=MemoryVectorStore() if vectors is None else vectors,
+            generator=generator,
+        )
+        built.append(application)
+        return application
+
+    yield make
+    for application in built:
+        application.close()  # closing twice is harmless: tests may close an app early
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App], fake_embedder: FakeEmbedder) -> App:
     """An app with the fake embedder and an in-memory vector store."""
-    application = App(settings, embedder=fake_embedder, vectors=MemoryVectorStore())
-    yield application
-    application.close()
+    return make_app(embedder=fake_embedder)
+
+
+def fixed_refusal(answer: bool) -> RefusalModel:
+    """A refusal decision for the fake embedder that ignores the retrieval scores.
+
+    Every weight is 0, so the probability of an answer is sigmoid(bias) for any search
+    that finds posts: sigmoid(10) > 0.5 answers, sigmoid(-10) refuses. (A search that
+    finds nothing has probability 0 and is refused either way.)
+    """
+    return RefusalModel(
+        "fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0 if answer else -10.0, 0.5
+    )
+
+
+@pytest.fixture
+def always_answer() -> RefusalModel:
+    """A refusal decision that never refuses a question the search finds posts for."""
+    return fixed_refusal(True)
+
+
+@pytest.fixture
+def always_refuse() -> RefusalModel:
+    """A refusal decision that refuses every question."""
+    return fixed_refusal(False)
+
+
+def channel_refusal_file(settings: Settings | None = None, channel_id: int = CHANNEL_ID) -> Path:
+    """Where a channel's own refusal decision is read from (what ``postfinder calibrate``
+    writes), in the data directory of ``settings`` (default: the isolated one).
+
+    It takes effect on the next question: ``always_answer.save(channel_refusal_file())``.
+    """
+    data = (settings or load_settings()).channels_dir
+    return data / str(channel_id) / "refusal.json"
 
 
 DISCUSSION_GROUP = -1009000000001

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CHANNEL_ID
+from conftest import channel_refusal_file
 from typer.testing import CliRunner
 
-from postfinder.answering.refusal import RefusalModel
 from postfinder.cli import cli
 from postfinder.evaluation import (
     AnswerOutcome,
@@ -103,16 +102,13 @@ def test_questions_without_gold_are_an_error() -> None:
 
 
 def test_eval_answers_command(
-    write_export, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    write_export, always_answer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", "Прокат коньков стоит 500 рублей в час [1].")
     assert runner.invoke(cli, ["index", str(write_export()), "--username", "city"]).exit_code == 0
-    data = Path(__import__("os").environ["POSTFINDER_DATA_DIR"])
-    RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5).save(
-        data / "channels" / str(CHANNEL_ID) / "refusal.json"
-    )
+    always_answer.save(channel_refusal_file())
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         json.dumps(

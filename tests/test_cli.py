@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CHANNEL_ID, NEWS, message
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 from typer.testing import CliRunner
 
 from postfinder.cli import cli
@@ -121,12 +121,9 @@ def test_demo_runs_on_the_bundled_sample() -> None:
     assert "> postfinder ask 'Сколько стоит пошлина за новый загранпаспорт?'" in out
 
 
-def test_ask_json_and_no_llm(write_export, isolated_state: Path, monkeypatch) -> None:
-    from postfinder.answering.refusal import RefusalModel  # pylint: disable=import-outside-toplevel
-
+def test_ask_json_and_no_llm(write_export, always_answer, monkeypatch) -> None:
     run("index", str(write_export()), "--username", "testchan")
-    accept = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
-    accept.save(isolated_state / "channels" / str(CHANNEL_ID) / "refusal.json")
+    always_answer.save(channel_refusal_file())
     monkeypatch.setenv("POSTFINDER_LLM__MODE", "fake")
     monkeypatch.setenv("POSTFINDER_LLM__FAKE_REPLY", f"{NEWS[4]} [1]")
     code, out, _ = run("ask", "Когда откроется каток?", "--json")

@@ -16,7 +16,6 @@ from postfinder.channel_bm25 import ChannelBM25
 from postfinder.channels import Channel
 from postfinder.cli import cli
 from postfinder.embeddings.base import Vectors
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.health import channel_problems
 from postfinder.ingest.post import Post
 from postfinder.store.vectors import ChunkRecord, MemoryVectorStore
@@ -57,10 +56,10 @@ def stores(channel: Channel) -> tuple[list[int], list[int], list[int]]:
 POSTS = [message(i, f"пост номер {i} о теме {i % 7} и подробностях {i * 13}") for i in range(1, 41)]
 
 
-def test_write_interrupted_between_rows_and_vectors_heals_on_rerun(settings, write_export) -> None:
+def test_write_interrupted_between_rows_and_vectors_heals_on_rerun(make_app, write_export) -> None:
     path = write_export(POSTS)
     store = FailingStore(fail_add=2)
-    broken = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
+    broken = make_app(vectors=store)
     indexer = broken.indexer()
     indexer.batch_size = indexer.bulk_batch_size = 10
     with pytest.raises(KeyboardInterrupt):
@@ -70,7 +69,7 @@ def test_write_interrupted_between_rows_and_vectors_heals_on_rerun(settings, wri
     assert any("10 posts wait for vectors" in p for p in channel_problems(channel, broken.embedder))
     broken.close()
 
-    healthy = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
+    healthy = make_app(vectors=store)
     report = healthy.indexer().index_export(path, progress=False)
     channel = healthy.catalog.get(CHANNEL_ID)
     # The 10 pending posts are healed first; the 20 never written are added.
@@ -79,12 +78,11 @@ def test_write_interrupted_between_rows_and_vectors_heals_on_rerun(settings, wri
     assert docs == vectors == bm25 == list(range(1, 41))
     assert len(channel.vectors.post_ids(channel.collection)) == 40  # no duplicate chunks
     assert channel_problems(channel, healthy.embedder) == []
-    healthy.close()
 
 
-def test_interrupted_removal_hides_the_post_and_finishes_later(settings, write_export) -> None:
+def test_interrupted_removal_hides_the_post_and_finishes_later(make_app, write_export) -> None:
     store = FailingStore(fail_delete=2)  # the first delete is the indexing batch's
-    app = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
+    app = make_app(vectors=store)
     indexer = app.indexer()
     indexer.batch_size = indexer.bulk_batch_size = 100
     indexer.index_export(write_export(POSTS), progress=False)
@@ -98,11 +96,9 @@ def test_interrupted_removal_hides_the_post_and_finishes_later(settings, write_e
     assert indexer.heal(channel) == (0, 1)
     docs, vectors, bm25 = stores(channel)
     assert 5 not in docs and docs == vectors == bm25
-    app.close()
 
 
-def test_repair_rebuilds_lost_vectors(settings, write_export) -> None:
-    app = App(settings, embedder=FakeEmbedder(dim=64), vectors=MemoryVectorStore())
+def test_repair_rebuilds_lost_vectors(app: App, write_export) -> None:
     app.indexer().index_export(write_export(POSTS), progress=False)
     channel = app.catalog.get(CHANNEL_ID)
     channel.vectors.drop(channel.collection)  # a damaged or deleted vector database
@@ -113,7 +109,6 @@ def test_repair_rebuilds_lost_vectors(settings, write_export) -> None:
     )
     assert app.indexer().repair(channel, progress=False) == 40
     assert channel_problems(channel, app.embedder) == []
-    app.close()
 
 
 def test_health_and_repair_commands(write_export, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
-from conftest import CHANNEL_ID, NEWS
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file
 
 from postfinder.answering.pipeline import Answer
-from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.conversation.service import Incoming
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.fake import FakeGenerator
-from postfinder.phrases import phrase
-from postfinder.store.vectors import MemoryVectorStore
 
-ACCEPT = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
-REFUSE = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, -10.0, 0.5)
+RATE_RU = "Слишком много вопросов подряд, подождите немного."
+BUSY_RU = "Сейчас я отвечаю на другие вопросы, спросите, пожалуйста, через минуту."
 
 
 class RecordingReplier:
@@ -43,13 +38,11 @@ class RecordingReplier:
 
 
 @pytest.fixture
-def convo_app(settings, write_export) -> Iterator[App]:
-    llm = FakeGenerator(default=f"{NEWS[1]} [1]")
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+def convo_app(make_app, write_export, always_answer) -> App:
+    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
     app.indexer().index_export(write_export(), username="testchan", progress=False)
-    ACCEPT.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
-    yield app
-    app.close()
+    always_answer.save(channel_refusal_file())
+    return app
 
 
 def ask(app: App, incoming: Incoming) -> tuple[str | None, RecordingReplier]:
@@ -63,31 +56,32 @@ def test_a_question_is_answered_once_and_recorded(convo_app: App) -> None:
     outcome, replier = ask(convo_app, question)
     assert outcome == "generated"
     assert replier.events[0] == ("working", "ru")
-    assert replier.events[-1][0] == "deliver" and "[1]" in replier.events[-1][1]
+    passport = "Как продлить загранпаспорт: заявление на Госуслугах, пошлина 6000 рублей [1]."
+    assert replier.events[-1] == ("deliver", passport)  # the fake model's reply, checked
     again, repeat = ask(convo_app, question)  # the same update delivered twice
     assert again is None and repeat.events == []
     stats = convo_app.conversation.storage.stats(chat_id=1)
     assert stats["questions"] == 1 and stats["modes"]["generated"] == 1
 
 
-def test_the_chats_language_reaches_the_answers_phrases(convo_app: App) -> None:
-    REFUSE.save(convo_app.catalog.get(CHANNEL_ID).directory / "refusal.json")
+def test_the_chats_language_reaches_the_answers_phrases(convo_app: App, always_refuse) -> None:
+    always_refuse.save(channel_refusal_file())
     convo_app.conversation.storage.set_chat_settings(9, language="uk")
     outcome, replier = ask(convo_app, Incoming(9, 1, 42, "Кто написал Войну и мир?", CHANNEL_ID))
     assert outcome == "refused"
-    assert replier.events == [("working", "uk"), ("deliver", phrase("refusal", "uk"))]
+    assert replier.events == [("working", "uk"), ("deliver", "У каналі немає допису про це.")]
 
 
 def test_rate_limit_and_full_queue_are_notices(convo_app: App) -> None:
     convo_app.settings.telegram.user_per_minute = 1
     ask(convo_app, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))
     outcome, replier = ask(convo_app, Incoming(1, 2, 42, "А метро когда?", CHANNEL_ID))
-    assert outcome == "rate_limited" and replier.events == [("notice", phrase("rate", "ru"))]
+    assert outcome == "rate_limited" and replier.events == [("notice", RATE_RU)]
     queue = convo_app.work_queue
     queue.max_waiting = 0
     assert queue.try_reserve()  # someone else holds the only place
     outcome, replier = ask(convo_app, Incoming(2, 3, 43, "Когда откроется каток?", CHANNEL_ID))
-    assert outcome == "busy" and replier.events == [("notice", phrase("busy", "ru"))]
+    assert outcome == "busy" and replier.events == [("notice", BUSY_RU)]
     queue.release()
 
 

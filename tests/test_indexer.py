@@ -70,10 +70,10 @@ class ExplodingEmbedder(FakeEmbedder):
         return super().embed_passages(texts)
 
 
-def test_interrupted_run_is_completed_by_rerun(settings, write_export) -> None:
+def test_interrupted_run_is_completed_by_rerun(make_app, write_export) -> None:
     store = MemoryVectorStore()
     path = write_export([message(i, f"пост номер {i} про разное {i * 7}") for i in range(1, 101)])
-    broken = App(settings, embedder=ExplodingEmbedder(fail_on_call=2), vectors=store)
+    broken = make_app(embedder=ExplodingEmbedder(fail_on_call=2), vectors=store)
     indexer = broken.indexer()
     indexer.batch_size = indexer.bulk_batch_size = 30
     with pytest.raises(KeyboardInterrupt):
@@ -83,16 +83,15 @@ def test_interrupted_run_is_completed_by_rerun(settings, write_export) -> None:
     assert channel.docs.unfinished() == (list(range(31, 61)), [])
     broken.close()
 
-    healthy = App(settings, embedder=FakeEmbedder(dim=64), vectors=store)
+    healthy = make_app(vectors=store)
     report = healthy.indexer().index_export(path, progress=False)
     assert (report.added, report.unchanged) == (40, 60)  # the waiting batch healed first
     assert store.count(healthy.catalog.get(CHANNEL_ID).collection) == 100
-    healthy.close()
 
 
-def test_query_with_another_embedder_is_refused(app: App, settings, write_export) -> None:
+def test_query_with_another_embedder_is_refused(app: App, make_app, write_export) -> None:
     app.indexer().index_export(write_export(), progress=False)
-    other = App(settings, embedder=FakeEmbedder(dim=32), vectors=app.vectors)
+    other = make_app(embedder=FakeEmbedder(dim=32), vectors=app.vectors)
     with pytest.raises(EmbedderMismatchError, match="postfinder reembed --channel"):
         other.retriever()
     with pytest.raises(EmbedderMismatchError):
@@ -101,18 +100,16 @@ def test_query_with_another_embedder_is_refused(app: App, settings, write_export
     chunks = other.indexer().reembed(channel, progress=False)
     assert chunks == len(NEWS)
     assert other.retriever().search("загранпаспорт", k=1).hits[0].post_id == 3
-    other.close()
 
 
-def test_bm25_index_is_rebuilt_when_missing(app: App, write_export) -> None:
+def test_bm25_index_is_rebuilt_when_missing(app: App, make_app, write_export) -> None:
     app.indexer().index_export(write_export(), progress=False)
     channel = app.catalog.get(CHANNEL_ID)
     shutil.rmtree(channel.directory / "bm25")
-    fresh = App(app.settings, embedder=app.embedder, vectors=app.vectors)
+    fresh = make_app(embedder=app.embedder, vectors=app.vectors)
     hits = fresh.retriever().search("загранпаспорт", mode="bm25").hits
     assert hits[0].post_id == 3
     assert (channel.directory / "bm25").is_dir()
-    fresh.close()
 
 
 def test_posts_missing_from_a_newer_export_are_removed_everywhere(app, write_export) -> None:

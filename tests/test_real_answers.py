@@ -2,49 +2,61 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from conftest import CHANNEL_ID
+from conftest import channel_refusal_file, message
 
-from postfinder.answering.refusal import RefusalModel
-from postfinder.app import App
-from postfinder.embeddings.fake import FakeEmbedder
+from postfinder.answering.prompt import EXAMPLE_ANSWER, EXAMPLE_POSTS
 from postfinder.generation.factory import find_gguf
-from postfinder.settings import load_settings
-from postfinder.store.vectors import MemoryVectorStore
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
+# None of these facts is in the prompt's worked example (a rink: skate rental 500 roubles
+# an hour; libraries open until 22:00), so a model that repeats the example's answer
+# cannot pass. The first post hides its answer in the middle of unrelated sentences.
 POSTS = [
-    "Городские новости недели. Открылась новая библиотека на Лесной улице. В парке прошёл "
-    "осенний концерт. Каток в парке Горького откроется 25 ноября, прокат коньков стоит "
-    "500 рублей в час. Следующий выпуск новостей — через неделю.",
-    "Электрички до аэропорта теперь ходят каждые 15 минут, билет стоит 300 рублей.",
-    "Библиотеки продлили часы работы: теперь они открыты до 22:00 по будням.",
+    "Новости района за неделю. На Лесной улице открылся новый сквер. В школе прошёл день "
+    "открытых дверей. Бассейн «Волна» после ремонта снова работает, разовое посещение "
+    "стоит 350 рублей. Следующий выпуск новостей — в пятницу.",
+    "Электрички до аэропорта теперь ходят каждые 20 минут, билет стоит 300 рублей.",
+    "Поликлиника на Садовой теперь принимает по субботам с 9:00 до 14:00.",
+]
+QUESTIONS = [  # question, what the answer must say, the post it must cite
+    ("Сколько стоит разовое посещение бассейна?", "350 рублей", 2),
+    ("Как часто ходят электрички до аэропорта?", "20 минут", 3),
 ]
 
 
+def test_the_questions_are_not_the_prompts_example() -> None:
+    """What the slow test below relies on; checked without the model."""
+    for question, fact, _ in QUESTIONS:
+        assert fact not in EXAMPLE_POSTS and fact not in EXAMPLE_ANSWER
+        assert "коньк" not in question and "500" not in question
+
+
 @pytest.mark.slow
-def test_default_model_answers_from_the_right_sentence(write_export) -> None:
+def test_default_model_answers_from_the_right_sentence(
+    settings, make_app, write_export, always_answer
+) -> None:
+    """The model writes each answer (no fallback to an extract), from the right post.
+
+    The refusal decision is forced open (always_answer): this is about the model, and
+    the refusal decision is tested with the real embedder in test_autocalibration.py.
+    """
     model = find_gguf(MODELS)
     if model is None or model.stat().st_size < 200_000_000:
         pytest.skip("the default answer model is not in models/: run scripts/fetch_models.py")
-    from conftest import message  # pylint: disable=import-outside-toplevel
-
-    settings = load_settings(embedding={"mode": "fake"}, llm={"model": str(model)})
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore())
-    try:
-        messages = [message(i + 2, text) for i, text in enumerate(POSTS)]
-        app.indexer().index_export(write_export(messages), username="city", progress=False)
-        RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5).save(
-            app.catalog.get(CHANNEL_ID).directory / "refusal.json"
-        )
-        answerer = app.answerer()
-        answer = answerer.answer("Сколько стоит прокат коньков на катке?")
-        assert answer.mode == "generated", answer.rejected_draft
-        assert "500" in answer.answer and [s.id for s in answer.sources] == [2]
+    settings.llm.model = model
+    app = make_app()  # the fake embedder, the real model from settings
+    messages = [message(i + 2, text) for i, text in enumerate(POSTS)]
+    app.indexer().index_export(write_export(messages), username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    answerer = app.answerer()
+    for question, fact, post in QUESTIONS:
+        answer = answerer.answer(question)
+        assert answer.mode == "generated", (question, answer.rejected_draft)
+        assert [s.id for s in answer.sources] == [post], (question, answer.answer)
+        assert re.search(rf"\b{fact.split()[0]}\b", answer.lead), (question, answer.answer)
+        assert "500" not in answer.answer and "конь" not in answer.answer.lower(), answer.answer
         assert answer.tokens["prompt"] <= settings.answer.max_prompt_tokens
-        second = answerer.answer("Как часто ходят электрички до аэропорта?")
-        assert second.mode in ("generated", "extractive") and "15 минут" in second.answer
-    finally:
-        app.close()

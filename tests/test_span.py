@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CHANNEL_ID, NEWS, message
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
 from postfinder.answering.answer_type import phrase_fits, question_type
 from postfinder.answering.decision import decide, span_confidence
 from postfinder.answering.passages import RankedPost
-from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.span import (
     NO_SPAN,
     SpanConstraint,
@@ -18,13 +17,10 @@ from postfinder.answering.span import (
 )
 from postfinder.app import App
 from postfinder.bot.text import to_html
-from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.fake import FakeGenerator
 from postfinder.ingest.post import Post
 from postfinder.settings import AnswerSettings
-from postfinder.store.vectors import MemoryVectorStore
 
-ALWAYS = RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 10.0, 0.5)
 RINK = NEWS[4]  # "Каток в парке откроется 25 ноября, прокат коньков стоит 500 рублей в час."
 
 
@@ -34,15 +30,14 @@ def llm() -> FakeGenerator:
 
 
 @pytest.fixture
-def span_app(settings, llm, write_export):
+def span_app(settings, make_app, llm, write_export, always_answer) -> App:
     settings.answer.style = "span"
     extra = "Запись на сайте sport-park.ru, подробности по телефону."
     messages = [message(i + 2, text) for i, text in enumerate([*NEWS, extra])]
-    app = App(settings, embedder=FakeEmbedder(), vectors=MemoryVectorStore(), generator=llm)
+    app = make_app(llm)
     app.indexer().index_export(write_export(messages), username="city", progress=False)
-    ALWAYS.save(app.catalog.get(CHANNEL_ID).directory / "refusal.json")
-    yield app
-    app.close()
+    always_answer.save(channel_refusal_file())
+    return app
 
 
 def test_constraint_allows_runs_of_whole_units_of_one_sentence() -> None:
@@ -81,8 +76,10 @@ def test_a_pointed_phrase_leads_the_reply_in_bold_inside_its_quote(span_app, llm
         "**500 рублей в час**.» [1]"
     )
     assert [s.id for s in answer.sources] == [6]
+    assert answer.sources[0].link == "https://t.me/city/6"
     html = to_html(answer.answer, [(1, answer.sources[0].link)], "ru")
     assert html.startswith("<b>500 рублей в час</b> — «Каток") and html.count("<b>") == 3
+    assert '.» <a href="https://t.me/city/6">[1]</a>' in html
     assert answer.signals["no_answer"] == 0.0 and answer.signals["type_ok"] == 1.0
 
 
