@@ -197,7 +197,7 @@ def test_every_command_stays_on_the_machine(
     postfinder(env, "eval", questions, "--limit", "5")
     postfinder(env, "eval", questions, "--answers", "--limit", "2")
     postfinder(env, "calibrate", questions)
-    postfinder(env, "calibrate", "--auto")
+    postfinder(env, "calibrate", "--auto", "--replace-labelled")
     postfinder(env, "health")
     postfinder(env, "forget-post", "https://t.me/our_district/2")
     postfinder(env, "repair")
