@@ -117,6 +117,7 @@ class App:
             cfg.chat_per_minute,
             cfg.edit_interval_s,
             cfg.auto_answer,
+            self.settings.answer.unasked_min_probability,
         )
 
     @contextmanager

@@ -191,6 +191,14 @@ class AnswerSettings(BaseModel):
         description="Fit each channel's refusal decision without labels after indexing "
         "(a calibration from your own labelled questions is kept).",
     )
+    unasked_min_probability: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Probability that the posts answer (before a comment thread's boost) an "
+        "answer to a question nobody addressed to the bot needs; below it the bot stays silent "
+        "(fitted by scripts/fit_unasked.py).",
+    )
     thread_threshold_factor: float = Field(
         0.5,
         gt=0,

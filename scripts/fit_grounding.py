@@ -129,7 +129,7 @@ def load_cases(paths: list[Path], channel: str | None, seed: int) -> list[Case]:
                 continue
             seen.add((record["query"], draft))
             question = focus_question(record["query"])
-            result, _ = answerer.retrieve(question)
+            result, _, _ = answerer.retrieve(question)
             posts = answerer.usable_posts(result)
             ranked = rank_sentences(question, posts, answerer.retriever.embedder, answerer.tokenize)
             kind = "correct" if record["draft_correct"] else "wrong"

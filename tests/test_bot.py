@@ -398,16 +398,43 @@ def test_comment_thread_answers_from_the_commented_post(bot_app, fake, llm) -> N
         later = group_message(401, "@pf_bot а когда откроется?", message_thread_id=400)
         later["reply_to_message"] = group_message(399, "интересно", message_thread_id=400)
         fake.push(message=later)
-        await until(lambda: len(final_edits(fake)) == 2)
+        await until(lambda: len(final_answers(fake)) == 2)
 
     run_bot(bot_app, scenario)
     assert len(replies_to(fake, 301)) == 1 and len(replies_to(fake, 401)) == 1
     assert not replies_to(fake, 302)  # a comment that is no question stays unanswered
-    texts = {int(e["message_id"]): e["text"] for e in final_edits(fake)}
-    first = replies_to(fake, 301)[0]
-    assert texts and any("https://t.me/testchan/6" in t for t in texts.values())
-    assert any("https://t.me/testchan/2" in t for t in texts.values())
-    assert first["chat_id"] == GROUP
+    # Unasked (no mention): no placeholder, the answer comes whole once the bot is sure.
+    (unasked,) = replies_to(fake, 301)
+    assert "https://t.me/testchan/6" in unasked["text"] and "reply_markup" in unasked
+    assert any("https://t.me/testchan/2" in e["text"] for e in final_edits(fake))
+    assert unasked["chat_id"] == GROUP
+
+
+def final_answers(fake: FakeTelegram) -> list[dict]:
+    """Answers shown: placeholders edited into answers, and answers sent whole."""
+    sent = [p for p in fake.sent("sendMessage") if "reply_markup" in p]
+    return final_edits(fake) + sent
+
+
+def test_unasked_questions_get_a_reply_only_when_the_bot_is_sure(bot_app, fake, llm) -> None:
+    llm.default = "[1]"
+    bot_app.conversation.unasked_min_probability = 1.0  # nothing is sure enough
+    rink = automatic_forward(300, 6)
+
+    async def scenario(bot: Any) -> None:
+        fake.push(message=rink)
+        await until(lambda: len(bot.threads) == 1)
+        fake.push(message=group_message(301, "А когда откроется?", reply_to_message=rink))
+        fake.push(message=group_message(302, "@pf_bot а когда откроется?", reply_to_message=rink))
+        await until(lambda: final_answers(fake))
+        await asyncio.sleep(0.5)  # the unasked one had as long
+
+    run_bot(bot_app, scenario)
+    assert not replies_to(fake, 301)
+    assert all(int(r["message_id"]) != 301 for r in fake.sent("setMessageReaction"))
+    assert "https://t.me/testchan/6" in final_answers(fake)[0]["text"]  # asked: answered
+    stats = bot_app.storage.stats()
+    assert stats["questions"] == 2 and stats["modes"]["refused"] == 1
 
 
 def test_long_message_is_answered_with_a_native_quote_and_a_reaction(bot_app, fake, llm) -> None:

@@ -87,3 +87,33 @@ def test_rate_limit_and_full_queue_are_notices(convo_app: App) -> None:
 
 def test_one_queue_for_every_front_end(convo_app: App) -> None:
     assert convo_app.conversation.queue is convo_app.work_queue
+
+
+def test_unasked_questions_are_answered_only_when_sure(convo_app: App, always_refuse) -> None:
+    unasked = Incoming(1, 5, 42, "Как продлить загранпаспорт?", CHANNEL_ID, addressed=False)
+    outcome, replier = ask(convo_app, unasked)
+    passport = "Как продлить загранпаспорт: заявление на Госуслугах, пошлина 6000 рублей [1]."
+    assert (outcome, replier.events) == ("generated", [("deliver", passport)])  # no 👀 first
+    convo_app.conversation.unasked_min_probability = 1.0  # now it is not sure enough
+    outcome, replier = ask(
+        convo_app, Incoming(1, 6, 42, "Как продлить паспорт?", CHANNEL_ID, addressed=False)
+    )
+    assert (outcome, replier.events) == ("silent", [])
+    asked = Incoming(1, 7, 43, "Как продлить паспорт?", CHANNEL_ID)
+    assert ask(convo_app, asked)[0] == "generated"  # asked directly: the usual decision
+    always_refuse.save(channel_refusal_file())
+    convo_app.conversation.unasked_min_probability = 0.0
+    outcome, replier = ask(
+        convo_app, Incoming(1, 8, 44, "Где купить слона?", CHANNEL_ID, addressed=False)
+    )
+    assert (outcome, replier.events) == ("silent", [])  # never an unasked refusal
+    stats = convo_app.storage.stats(chat_id=1)
+    assert stats["modes"]["refused"] == 2 and stats["questions"] == 4
+
+
+def test_unasked_questions_never_get_busy_or_rate_notices(convo_app: App) -> None:
+    convo_app.conversation.user_limits = type(convo_app.conversation.user_limits)(0.0001)
+    first = Incoming(1, 5, 42, "Как продлить загранпаспорт?", CHANNEL_ID, addressed=False)
+    assert ask(convo_app, first)[0] == "generated"
+    outcome, replier = ask(convo_app, Incoming(1, 6, 42, "А ещё?", CHANNEL_ID, addressed=False))
+    assert (outcome, replier.events) == ("rate_limited", [])

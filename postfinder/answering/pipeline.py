@@ -56,6 +56,8 @@ class Answer:  # pylint: disable=too-many-instance-attributes
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     refusal_probability: float = 0.0
+    # Before a comment thread's boost: what an unasked answer is judged by.
+    retrieval_probability: float = 0.0
     draft: str | None = None
     rejected_draft: str | None = None
     lead: str = ""  # what a member reads first: the phrase, before any quoted evidence
@@ -143,8 +145,11 @@ class Answerer:
             settings.grounding_max_novel,
         )
 
-    def retrieve(self, question: str, context: Sequence[int] = ()) -> tuple[SearchResult, float]:
-        """Search the channel and return the result with its answer probability.
+    def retrieve(
+        self, question: str, context: Sequence[int] = ()
+    ) -> tuple[SearchResult, float, float]:
+        """Search the channel; return the result, its answer probability, and the
+        probability before a comment thread's boost.
 
         Parameters
         ----------
@@ -158,12 +163,12 @@ class Answerer:
         result = self.retriever.search(
             question, k=self.settings.context_posts, mode="hybrid", prefer=context
         )
-        probability = self.refusal.probability(result)
+        raw = probability = self.refusal.probability(result)
         if result.hits and result.hits[0].post_id in context:
             # The asker points at this post: "when does it open?" under a post about a
             # rink is about that rink, however little the words say on their own.
             probability = min(1.0, probability / self.settings.thread_threshold_factor)
-        return result, probability
+        return result, probability, raw
 
     def usable_posts(self, result: SearchResult) -> list[Post]:
         """The retrieved posts that may be quoted: present, and not instructions to a bot."""
@@ -207,10 +212,10 @@ class Answerer:
         query = focus_question(question)
         language = language or reply_language(query or question)
         timings: dict[str, float] = {}
-        probability = 0.0
+        probability = raw = 0.0
         reply, trace = _Reply.refusal(language), _Trace()
         if query:
-            result, probability = self.retrieve(query, context)
+            result, probability, raw = self.retrieve(query, context)
             timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
             posts = self.usable_posts(result)
             refuse = probability < self.refusal.threshold or not posts
@@ -231,6 +236,7 @@ class Answerer:
             timings=timings,
             tokens=trace.tokens,
             refusal_probability=probability,
+            retrieval_probability=raw,
             draft=trace.draft,
             rejected_draft=trace.rejected_draft,
             lead=reply.lead,

@@ -149,16 +149,16 @@ class PostFinderBot:
             return  # channels and anonymous admins posting in the group
         channel_id = self.channel_for(message)
         text = message.text or message.caption or ""
-        if channel_id is None or not text.strip() or not self.meant_for_bot(message, text):
+        if channel_id is None or not text.strip():
+            return
+        addressed = self.addressed(message, text)
+        if not addressed and not (self.auto_answers(message) and looks_like_question(text)):
             return
         question = text.replace(f"@{self.username}", " ").strip() if self.username else text
-        await self.answer(message, channel_id, question, self.thread_post(message))
+        await self.answer(message, channel_id, question, self.thread_post(message), addressed)
 
-    def meant_for_bot(self, message: Message, text: str) -> bool:
-        """A mention, a reply to the bot, a private chat, or a question where auto-answer is on.
-
-        Under a channel post a question is meant for the post: no mention needed there.
-        """
+    def addressed(self, message: Message, text: str) -> bool:
+        """A mention of the bot, a reply to one of its messages, or a private chat."""
         mentioned = f"@{self.username}".lower() in text.lower() if self.username else False
         parent = message.reply_to_message
         replied = (
@@ -166,11 +166,16 @@ class PostFinderBot:
             and parent.from_user is not None
             and parent.from_user.id == self.bot_id
         )
-        auto = self.conversation.auto_answer(message.chat.id) or (
+        return mentioned or replied or message.chat.type == ChatType.PRIVATE
+
+    def auto_answers(self, message: Message) -> bool:
+        """Whether questions here are answered unasked: the chat's choice, or a comment thread.
+
+        Under a channel post a question is meant for the post: no mention needed there.
+        """
+        return self.conversation.auto_answer(message.chat.id) or (
             self.thread_post(message) is not None and self.cfg.thread_auto_answer
         )
-        private = message.chat.type == ChatType.PRIVATE
-        return mentioned or replied or private or (auto and looks_like_question(text))
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer ``/ask question``."""
@@ -188,7 +193,12 @@ class PostFinderBot:
         await self.answer(message, channel_id, question)
 
     async def answer(
-        self, message: Message, channel_id: int, question: str, thread_post: int | None = None
+        self,
+        message: Message,
+        channel_id: int,
+        question: str,
+        thread_post: int | None = None,
+        addressed: bool = True,
     ) -> None:
         """Hand one question to the conversation service with a Telegram replier."""
         assert message.from_user is not None
@@ -199,6 +209,7 @@ class PostFinderBot:
             text=question,
             channel_id=channel_id,
             thread_post=thread_post,
+            addressed=addressed,
         )
         await self.conversation.ask(incoming, TelegramReplier(message, self._edit))
 

@@ -42,6 +42,10 @@ class Incoming:
         The indexed channel that answers this chat.
     thread_post
         The channel post whose comment thread the question was asked in, if any.
+    addressed
+        Whether the member addressed the bot (a mention, a reply to it, a private chat,
+        a command). An unaddressed question (auto-answer) gets a reply only when the bot
+        is sure, and never a refusal, a "busy" or an error notice.
     """
 
     chat_id: int
@@ -50,6 +54,17 @@ class Incoming:
     text: str
     channel_id: int
     thread_post: int | None = None
+    addressed: bool = True
+
+
+def speaks_unasked(answer: Answer, min_probability: float) -> bool:
+    """Whether an answer may be sent to a question nobody addressed to the bot.
+
+    Only an answer (not a refusal) whose posts answer with at least ``min_probability``,
+    judged before a comment thread's boost: under a post, an off-topic question still
+    finds that post first, and a quote of it is an unsolicited wrong reply.
+    """
+    return answer.mode != "refused" and answer.retrieval_probability >= min_probability
 
 
 class Replier(Protocol):
@@ -92,6 +107,8 @@ class Conversation:
         Shortest time between two progress updates (edits count against flood limits).
     default_auto
         Whether chats answer questions without a mention unless their admins chose.
+    unasked_min_probability
+        What an answer to an unaddressed question needs (see `speaks_unasked`).
     """
 
     def __init__(
@@ -103,6 +120,7 @@ class Conversation:
         chat_per_minute: float,
         edit_interval_s: float,
         default_auto: bool,
+        unasked_min_probability: float = 1.0,
     ) -> None:
         self.answerers = answerers
         self.queue = queue
@@ -111,6 +129,7 @@ class Conversation:
         self.chat_limits = TokenBuckets(chat_per_minute)
         self.edit_interval_s = edit_interval_s
         self.default_auto = default_auto
+        self.unasked_min_probability = unasked_min_probability
 
     def language(self, chat_id: int, text: str, fallback: str = "") -> str:
         """The chat's chosen language, else the one the text is written in.
@@ -137,7 +156,9 @@ class Conversation:
         -------
         str or None
             The outcome recorded (``generated``, ``extractive``, ``refused``, ``busy``,
-            ``rate_limited``, ``error``), or ``None`` when the message was already taken.
+            ``rate_limited``, ``error``), ``silent`` for an unaddressed question the bot
+            was not sure of (recorded as refused), or ``None`` when the message was
+            already taken.
         """
         language = self.language(incoming.chat_id, incoming.text)
         qid = self.storage.claim_question(
@@ -153,15 +174,16 @@ class Conversation:
         limited = self._limited(incoming)
         if limited is not None:
             if limited:
-                await replier.notice(phrase("rate", language))
+                await self._notice(incoming, replier, phrase("rate", language))
             self.storage.finish_question(qid, "rate_limited", 0.0, None)
             return "rate_limited"
         if not self.queue.try_reserve():
-            reply = await replier.notice(phrase("busy", language))
+            reply = await self._notice(incoming, replier, phrase("busy", language))
             self.storage.finish_question(qid, "busy", 0.0, reply)
             return "busy"
         try:
-            await replier.working(language)
+            if incoming.addressed:  # unasked: nothing shows until the bot is sure
+                await replier.working(language)
         except BaseException:
             self.queue.release()
             raise
@@ -169,14 +191,21 @@ class Conversation:
             answer = await self._run(incoming, replier, language)
         except PostfinderError as exc:
             log.warning("Could not answer %s: %s", qid, exc)
-            reply = await replier.notice(phrase("error", language))
+            reply = await self._notice(incoming, replier, phrase("error", language))
             self.storage.finish_question(qid, "error", 0.0, reply)
             return "error"
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if not incoming.addressed and not speaks_unasked(answer, self.unasked_min_probability):
+            self.storage.finish_question(qid, "refused", elapsed_ms, None)
+            return "silent"
         reply = await replier.deliver(answer, qid)
-        self.storage.finish_question(
-            qid, answer.mode, (time.perf_counter() - started) * 1000, reply
-        )
+        self.storage.finish_question(qid, answer.mode, elapsed_ms, reply)
         return answer.mode
+
+    @staticmethod
+    async def _notice(incoming: Incoming, replier: Replier, text: str) -> int | None:
+        """Tell the asker (busy, rate limit, error), unless nobody addressed the bot."""
+        return await replier.notice(text) if incoming.addressed else None
 
     def _limited(self, incoming: Incoming) -> bool | None:
         """None when allowed; else whether to tell the asker (only the first time)."""
@@ -192,7 +221,7 @@ class Conversation:
         shown = [""]
 
         async def tick() -> None:
-            if progress and progress[-1] != shown[0]:
+            if incoming.addressed and progress and progress[-1] != shown[0]:
                 shown[0] = progress[-1]
                 await replier.progress(shown[0])
 
