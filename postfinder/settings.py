@@ -192,7 +192,7 @@ class AnswerSettings(BaseModel):
         "(a calibration from your own labelled questions is kept).",
     )
     unasked_min_probability: float = Field(
-        0.8,
+        0.6,
         ge=0,
         le=1,
         description="Probability that the posts answer (before a comment thread's boost) an "
