@@ -88,6 +88,27 @@ def group_message(mid: int, text: str, user: int = 42, chat: int = GROUP, **extr
     }
 
 
+PRIVATE_CHAT = {"id": 42, "type": "private", "first_name": "U"}
+
+
+def private_message(mid: int, text: str) -> dict:
+    """A member's message in their private chat with the bot (user 42)."""
+    return {**group_message(mid, text, chat=42), "chat": PRIVATE_CHAT}
+
+
+def press_forgetme(fake: FakeTelegram, query_id: str) -> None:
+    """User 42 presses the /forgetme confirmation button."""
+    fake.push(
+        callback_query={
+            "id": query_id,
+            "from": {"id": 42, "is_bot": False, "first_name": "U", "language_code": "ru"},
+            "chat_instance": "ci",
+            "data": "forgetme",
+            "message": {**private_message(9001, "Удалить?"), "from": BOT},
+        }
+    )
+
+
 def replies_to(fake: FakeTelegram, mid: int, chat: int = GROUP) -> list[dict]:
     return [
         p
@@ -603,12 +624,7 @@ def test_stats_never_show_phone_or_document_numbers() -> None:
 def test_member_gets_their_data_and_erases_it_from_a_private_chat(bot_app, fake, llm) -> None:
     bot_app.settings.telegram.private_chats = True
     llm.default = f"{NEWS[1]} [1]"
-    private = {"id": 42, "type": "private", "first_name": "U"}
-
-    def direct(mid: int, text: str) -> dict:
-        item = group_message(mid, text, chat=42)
-        item["chat"] = private
-        return item
+    direct = private_message
 
     async def scenario(bot: Any) -> None:
         fake.push(message=direct(80, "как продлить загранпаспорт?"))
@@ -620,15 +636,7 @@ def test_member_gets_their_data_and_erases_it_from_a_private_chat(bot_app, fake,
             lambda: [p for p in fake.sent("sendMessage") if "Удалить" in p["text"]]
         )
         assert confirm[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "forgetme"
-        fake.push(
-            callback_query={
-                "id": "cb-forget",
-                "from": {"id": 42, "is_bot": False, "first_name": "U", "language_code": "ru"},
-                "chat_instance": "ci",
-                "data": "forgetme",
-                "message": {**direct(9001, "Удалить?"), "from": BOT},
-            }
-        )
+        press_forgetme(fake, "cb-forget")
         await until(lambda: fake.sent("editMessageText"))
         fake.push(message=group_message(83, "/mydata", user=42))  # not in a group
         await until(lambda: replies_to(fake, 83))

@@ -11,8 +11,17 @@ from typing import Any
 
 import pytest
 from conftest import CHANNEL_ID, NEWS, message, service
-from fake_telegram import BOT
-from test_bot import GROUP, bot_app, group_message, llm, replies_to, run_bot, until
+from test_bot import (
+    GROUP,
+    bot_app,
+    group_message,
+    llm,
+    press_forgetme,
+    private_message,
+    replies_to,
+    run_bot,
+    until,
+)
 from typer.testing import CliRunner
 
 from postfinder.answering.refusal import RefusalModel
@@ -96,25 +105,14 @@ def test_member_rights(bot_app: App, fake: Any, spy: Spy, llm: Any) -> None:
     spy.watch(members, "forget_member")
     bot_app.settings.telegram.private_chats = True
     llm.default = f"{NEWS[1]} [1]"
-    private = {"id": 42, "type": "private", "first_name": "U"}
-
-    def direct(mid: int, text: str) -> dict[str, Any]:
-        return {**group_message(mid, text, chat=42), "chat": private}
+    direct = private_message
 
     async def scenario(_bot: Any) -> None:
         fake.push(message=direct(80, "как продлить загранпаспорт?"))
         await until(lambda: [p for p in fake.sent("sendMessage") if "reply_markup" in p])
         fake.push(message=direct(81, "/mydata"))
         await until(lambda: fake.sent("sendDocument"))
-        fake.push(
-            callback_query={
-                "id": "cb",
-                "from": {"id": 42, "is_bot": False, "first_name": "U", "language_code": "ru"},
-                "chat_instance": "ci",
-                "data": "forgetme",
-                "message": {**direct(9001, "Удалить?"), "from": BOT},
-            }
-        )
+        press_forgetme(fake, "cb")
         await until(lambda: fake.sent("editMessageText"))
 
     run_bot(bot_app, scenario)

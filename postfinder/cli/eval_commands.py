@@ -52,16 +52,16 @@ def eval_command(  # pylint: disable=too-many-arguments,too-many-positional-argu
     ranking = search_mode(mode)
     with user_errors():
         app = open_app(ctx)
-        total = evaluation.count_questions(questions, limit)
+        items = evaluation.read_questions(questions, limit)
         desc = "Answering" if answers else "Evaluating"
-        with tqdm(total=total, desc=desc, disable=json_out, file=sys.stderr) as progress:
+        with tqdm(total=len(items), desc=desc, disable=json_out, file=sys.stderr) as progress:
             if answers:
                 report = evaluation.evaluate_answer_pipeline(
-                    app, questions, channel, not no_llm, limit, progress.update, records_out
+                    app, items, channel, not no_llm, progress.update, records_out
                 )
             else:
                 report = evaluation.evaluate_retrieval(
-                    app, questions, channel, ranking, limit, progress.update
+                    app, items, channel, ranking, progress.update
                 )
     if json_out:
         echo_json(report)

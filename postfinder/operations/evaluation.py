@@ -10,30 +10,34 @@ from pathlib import Path
 from typing import Any
 
 from postfinder.app import App
-from postfinder.evaluation import AnswerOutcome, evaluate, evaluate_answers, load_questions
+from postfinder.evaluation import (
+    AnswerOutcome,
+    Question,
+    evaluate,
+    evaluate_answers,
+    load_questions,
+)
 from postfinder.retrieval import SearchMode
 
 Tick = Callable[[int], None]
 
 
-def count_questions(path: Path, limit: int | None = None) -> int:
-    """How many questions an evaluation of ``path`` will run (for a progress bar)."""
-    return len(load_questions(path)[:limit])
+def read_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """The labelled questions of ``path`` (the first ``limit``), read once per evaluation."""
+    return load_questions(path)[:limit]
 
 
 def evaluate_retrieval(
     app: App,
-    questions: Path,
+    items: list[Question],
     channel: str | None = None,
     mode: SearchMode | None = None,
-    limit: int | None = None,
     progress: Tick | None = None,
 ) -> dict[str, Any]:
     """hit@k, MRR@10, nDCG@10, latency and refusal rates of a channel's search.
 
     The refusal decision always uses hybrid scores, whatever ``mode`` ranks by.
     """
-    items = load_questions(questions)[:limit]
     answerer = app.answerer(channel, use_llm=False)
     retriever = answerer.retriever
     effective = mode or retriever.settings.mode
@@ -54,10 +58,9 @@ def evaluate_retrieval(
 
 def evaluate_answer_pipeline(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     app: App,
-    questions: Path,
+    items: list[Question],
     channel: str | None = None,
     use_llm: bool = True,
-    limit: int | None = None,
     progress: Tick | None = None,
     records_out: Path | None = None,
 ) -> dict[str, Any]:
@@ -65,7 +68,6 @@ def evaluate_answer_pipeline(  # pylint: disable=too-many-arguments,too-many-pos
 
     ``records_out`` receives one JSON line per question (for fitting and replays).
     """
-    items = load_questions(questions)[:limit]
     answerer = app.answerer(channel, use_llm=use_llm)
 
     def run(query: str) -> AnswerOutcome:

@@ -45,14 +45,11 @@ class IndexOutcome:
         The refusal decision fitted afterwards, if the posts changed.
     calibration
         The channel's calibration in one line (``None`` when the bot indexed it).
-    bot_pid
-        The running bot that indexed the export, when it was handed over to it.
     """
 
     report: IndexReport
     calibrated: Calibration | None = None
     calibration: str | None = None
-    bot_pid: object | None = None
 
 
 def index_export(
@@ -91,7 +88,7 @@ def index_export(
             raise
         if on_handover is not None:
             on_handover(busy.holder)
-        return IndexOutcome(_through_bot(app, request), bot_pid=busy.holder.get("pid"))
+        return IndexOutcome(_through_bot(app, request))
     return IndexOutcome(report, calibrated, line)
 
 
