@@ -57,6 +57,16 @@ def test_hallucinated_number_falls_back_to_extract(qa_app: App, llm: FakeGenerat
     assert [s.id for s in answer.sources] == [3]
 
 
+def test_draft_that_does_not_say_how_much_falls_back(qa_app: App, llm: FakeGenerator) -> None:
+    question = "Сколько стоит пошлина за загранпаспорт?"
+    llm.enqueue("Пошлину за загранпаспорт оплачивают на Госуслугах [1].")  # grounded, no sum
+    answer = qa_app.answerer().answer(question)
+    assert answer.mode == "extractive" and "6000" in answer.answer
+    assert answer.rejected_draft == "Пошлину за загранпаспорт оплачивают на Госуслугах [1]."
+    llm.enqueue("Пошлина за загранпаспорт 6000 рублей [1].")  # control: the sum is given
+    assert qa_app.answerer().answer(question).mode == "generated"
+
+
 @pytest.mark.parametrize("reply", ["", NO_ANSWER, "Sure! The weather is lovely today [1]."])
 def test_useless_drafts_fall_back(qa_app: App, llm: FakeGenerator, reply: str) -> None:
     llm.enqueue(reply)

@@ -122,6 +122,14 @@ def test_a_domain_of_the_cited_post_stays_as_it_is(span_app, llm) -> None:
         ("Where is the museum?", "entity"),
         ("这本书多少钱？", "quantity"),
         ("Как продлить загранпаспорт?", "any"),
+        # The first question word decides; a later "когда" opens a subordinate clause.
+        ("Кто был лидером, когда франки вошли в долину?", "entity"),
+        ("Что происходит, когда число умножается на p?", "any"),
+        ("Подскажите, когда откроется каток?", "date"),
+        ("Сколько команд дошли до финала, когда он играл?", "quantity"),
+        ("Между какими улицами когда-то жили торговцы?", "any"),
+        ("What happens when the immune system is weak?", "any"),
+        ("迷宫饭的原作漫画是谁画的？资源是什么格式？", "entity"),
     ],
 )
 def test_question_types(question: str, kind: str) -> None:
@@ -131,8 +139,12 @@ def test_question_types(question: str, kind: str) -> None:
 def test_phrase_types() -> None:
     assert phrase_fits("quantity", "6 000 ₽") and phrase_fits("quantity", "три тысячи")
     assert not phrase_fits("quantity", "на Госуслугах")
+    for words in ("две", "дважды", "одиннадцати", "две трети", "ни в одном", "twice"):
+        assert phrase_fits("quantity", words), words
     assert phrase_fits("date", "25 ноября") and phrase_fits("date", "весной")
     assert not phrase_fits("date", "Генеральный совет")
+    assert not phrase_fits("date", "до него") and not phrase_fits("date", "after him")
+    assert phrase_fits("date", "в XX веке") and phrase_fits("date", "после Первой мировой войны")
     assert phrase_fits("entity", "Перл Маки") and not phrase_fits("entity", "1886")
     assert phrase_fits("any", "что угодно")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from postfinder.answering.answer_type import answer_type_fits
+from postfinder.answering.answer_type import answer_type_fits, reply_fits
 from postfinder.answering.decision import decide, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
@@ -410,6 +410,9 @@ class Answerer:
         report = self.checker.check(draft, self._support(prompt), question)
         if not report.supported:
             log.info("Draft failed the grounding check: %r", draft)
+            return None, rejected
+        if not reply_fits(question, report.cited_text()):
+            log.info("Draft does not give the kind of answer asked: %r", draft)
             return None, rejected
         cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
         if not cited:  # none of the posts it was shown: nothing to link, the extract answers

@@ -1,0 +1,52 @@
+"""The question-type fit counts both error rates on labelled questions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fit_answer_types.py"
+
+
+@pytest.fixture(name="fit")
+def _fit():
+    spec = importlib.util.spec_from_file_location("fit_answer_types", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def test_rates_on_a_labelled_channel(fit, tmp_path: Path, capsys) -> None:
+    rows = [
+        {"query": "Сколько стоит прокат?", "answers": ["300 ₽"]},
+        {"query": "Сколько стоит вход?", "answers": ["бесплатно"]},  # a gold the rule hides
+        {"query": "Когда откроется каток?", "answers": ["в декабре"]},
+        {"query": "Кто ведёт кружок?", "answers": ["Анна Петрова"]},
+        {"query": "Как записаться?", "answers": ["через бота"]},  # untyped: not counted
+    ]
+    path = tmp_path / "channel.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    fit.main([str(path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    quantity = report["types"]["quantity"]["rules"]["shipped: digits or number words"]["all"]
+    assert quantity["golds"] == 2 and quantity["gold_rejected"] == 0.5
+    # Each quantity question is offered "в декабре" and "Анна Петрова": all four hidden.
+    assert quantity["swapped"] == 4 and quantity["swapped_accepted"] == 0.0
+    entity = report["types"]["entity"]["rules"]["shipped: has letters"]["all"]
+    assert entity["golds"] == 1 and entity["gold_rejected"] == 0.0
+    assert report["coverage"]["ru"]["any"] == pytest.approx(0.2)
+
+
+def test_wrong_phrases_of_the_gold_sentence(fit) -> None:
+    item = fit.Item("x", "ru", "Сколько?", "308", "Защита уступила всего 308 очков за сезон.")
+    phrases = fit.sentence_phrases(item, random.Random(0), count=100)
+    assert phrases and all("308" not in p for p in phrases)
+    assert "очков за сезон" in phrases
