@@ -7,13 +7,12 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from postfinder.channels import Catalog, Channel
 from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, TelegramExport, check_chat_kind
+from postfinder.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -126,16 +125,14 @@ class Indexer:
         steps = self.index_steps(
             path, chat, username, keep_missing, allow_non_channel, self.bulk_batch_size
         )
-        with tqdm(desc="Indexing", unit="post", disable=not progress) as progress_bar:
-            try:
-                while True:
+        with Progress("Indexing", unit="posts", disable=not progress) as progress_bar:
+            while True:
+                try:
                     done, total = next(steps)
-                    progress_bar.total = total
-                    progress_bar.n = done
-                    progress_bar.refresh()
-            except StopIteration as finished:
-                report: IndexReport = finished.value
-        return report
+                except StopIteration as finished:
+                    report: IndexReport = finished.value
+                    return report
+                progress_bar.set(done, total)
 
     def index_steps(
         self,
@@ -311,8 +308,8 @@ class Indexer:
         channel.finish_removals(channel.unfinished()[1])
         pending: Sequence[Post] = channel.unembedded()
         chunks = 0
-        with tqdm(
-            total=len(pending), desc="Re-embedding", unit="post", disable=not progress
+        with Progress(
+            "Re-embedding", total=len(pending), unit="posts", disable=not progress
         ) as progress_bar:
             for start in range(0, len(pending), self.batch_size):
                 part = pending[start : start + self.batch_size]

@@ -107,9 +107,10 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     path = write_export()
     result = runner.invoke(cli, ["index", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Refusal decision calibrated for this channel: auto: " in result.stdout
+    assert "Refusal decision calibrated for this channel (auto): " in result.stdout
     channels = runner.invoke(cli, ["channels"]).stdout
     assert "    refusal calibration: auto: " in channels and "languages: russian" in channels
+    assert channels.count("auto:") == 1  # the method once, not "auto: auto: ..."
     directory = load_settings().channels_dir / str(CHANNEL_ID)
     labelled = replace(always_answer, fitted_on="mine")
     assert labelled.method == "labelled"  # what `postfinder calibrate questions.jsonl` writes
@@ -121,7 +122,7 @@ def test_index_calibrates_and_keeps_an_owners_labelled_calibration(
     assert kept.exit_code == 1 and "--replace-labelled" in kept.stderr
     assert RefusalModel.load(directory / "refusal.json").fitted_on == "mine"
     again = runner.invoke(cli, ["calibrate", "--auto", "--replace-labelled"])
-    assert again.exit_code == 0 and "auto: " in again.stdout
+    assert again.exit_code == 0 and "questions written from posts" in again.stdout
     both = runner.invoke(cli, ["calibrate", "q.jsonl", "--auto"])
     assert both.exit_code == 2 and "either a questions file" in both.stderr
 

@@ -277,7 +277,7 @@ def auto_calibrate(
     model.threshold = float(min(np.quantile(offtopic, offtopic_refused), cap))
     refused = float((probs[sources != "posts"] < model.threshold).mean())
     model.fitted_on = (
-        f"auto: {data.counts['posts']} questions written from posts, "
+        f"{data.counts['posts']} questions written from posts, "
         f"{data.counts['offtopic']} off-topic and {data.counts['held_out']} from held-out "
         f"posts; refuses {float((offtopic < model.threshold).mean()):.3f} of off-topic "
         f"questions in the channel's languages, {refused:.3f} of all unanswerable ones"

@@ -72,7 +72,7 @@ def index(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             err=True,
         )
 
-    with user_errors(), progress_bar("Calibrating", disable=json_out) as progress:
+    with user_errors(), progress_bar("Calibrating", "questions", disable=json_out) as progress:
         outcome = indexing.index_export(open_app(ctx), request, not json_out, progress, handed_over)
     if json_out:
         extra = {} if outcome.calibration is None else {"calibration": outcome.calibration}
@@ -81,7 +81,7 @@ def index(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     typer.echo(render.index_report(outcome.report))
     if outcome.calibrated is not None:
         fitted = outcome.calibrated.model.fitted_on
-        typer.echo(f"Refusal decision calibrated for this channel: {fitted}.")
+        typer.echo(f"Refusal decision calibrated for this channel (auto): {fitted}.")
 
 
 @cli.command()
@@ -172,7 +172,7 @@ def calibrate(  # pylint: disable=too-many-arguments,too-many-positional-argumen
             err=True,
         )
         raise typer.Exit(2)
-    with user_errors(), progress_bar("Calibrating") as progress:
+    with user_errors(), progress_bar("Calibrating", "questions") as progress:
         app = open_app(ctx)
         target = app.catalog.resolve(channel)
         if questions is None:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from tqdm import tqdm
 
 from postfinder.app import App, build_app
 from postfinder.errors import PostfinderError
+from postfinder.progress import Progress
 from postfinder.retrieval import SearchMode
 from postfinder.settings import Settings, load_settings
 
@@ -73,20 +72,20 @@ def echo_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bar(desc: str, disable: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A ``(done, total)`` callback drawing a bar on stderr, opened at its first call.
+def progress_bar(
+    desc: str, unit: str = "it", disable: bool = False
+) -> Iterator[Callable[[int, int], None]]:
+    """A ``(done, total)`` callback showing progress on stderr, opened at its first call.
 
-    Opened late so that a step which never reports (nothing to calibrate) draws nothing,
+    Opened late so that a step which never reports (nothing to calibrate) shows nothing,
     and bars of consecutive steps do not overlap.
     """
-    shown: list[Any] = []
+    shown: list[Progress] = []
 
     def update(done: int, total: int) -> None:
         if not shown:
-            shown.append(tqdm(desc=desc, disable=disable, file=sys.stderr))
-        shown[0].total = total
-        shown[0].n = done
-        shown[0].refresh()
+            shown.append(Progress(desc, unit=unit, disable=disable))
+        shown[0].set(done, total)
 
     try:
         yield update
@@ -114,5 +113,9 @@ def main_options(
         os.environ.setdefault(name, "1")
     with user_errors():
         settings = load_settings(config, data_dir=data_dir)
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # The handler filters too: bm25s sets its own logger to DEBUG when it is imported.
+    handler = logging.StreamHandler()
+    handler.setLevel(settings.log_level)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     ctx.obj = settings

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from tqdm import tqdm
 
 from postfinder.cli import render
 from postfinder.cli.common import (
@@ -21,6 +19,7 @@ from postfinder.cli.common import (
     user_errors,
 )
 from postfinder.operations import evaluation
+from postfinder.progress import Progress
 
 
 @cli.command(name="eval")
@@ -54,7 +53,7 @@ def eval_command(  # pylint: disable=too-many-arguments,too-many-positional-argu
         app = open_app(ctx)
         items = evaluation.read_questions(questions, limit)
         desc = "Answering" if answers else "Evaluating"
-        with tqdm(total=len(items), desc=desc, disable=json_out, file=sys.stderr) as progress:
+        with Progress(desc, total=len(items), unit="questions", disable=json_out) as progress:
             if answers:
                 report = evaluation.evaluate_answer_pipeline(
                     app, items, channel, not no_llm, progress.update, records_out
