@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# torch 2.13.0: on this project's build machines pip takes the CPU wheel from local disk.
-# Elsewhere set TORCH_SPEC (and PIP_INDEX_URL) to pick the CPU or CUDA build you want.
-TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+# Every package comes at the exact version and hash of requirements/dev.lock (refresh it
+# with scripts/lock.sh). torch's CPU build is not on PyPI: where pip does not already see
+# it (this project's build machines keep it on disk), it comes from TORCH_INDEX.
+TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 LLAMA_VERSION=${LLAMA_VERSION:-0.3.36}
 # Our own wheel cache, keyed by version and build flags. pip's cache is keyed by the sdist
 # only, so a wheel once built natively (AMX kernels and all) would come back on every
@@ -60,16 +61,28 @@ install_llama() {
     echo "$wheel_dir" > .venv/.postfinder-llama-wheel
 }
 
+install_locked() {
+    local pip=(.venv/bin/python -m pip install --quiet --require-hashes -r requirements/dev.lock)
+    if ! "${pip[@]}" 2> .venv/.postfinder-lock-error; then
+        if ! grep -q "torch" .venv/.postfinder-lock-error; then
+            cat .venv/.postfinder-lock-error >&2
+            return 1
+        fi
+        echo "setup: torch's CPU build is not in pip's indexes; trying $TORCH_INDEX"
+        "${pip[@]}" --extra-index-url "$TORCH_INDEX"
+    fi
+}
+
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.postfinder-installed
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements/dev.lock scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet "$TORCH_SPEC"
     install_llama
-    .venv/bin/python -m pip install --quiet -e ".[st,llm,bot,dev]"
+    install_locked
+    .venv/bin/python -m pip install --quiet --no-deps -e .
     echo "$want" > "$stamp"
 fi
 .venv/bin/python scripts/fetch_models.py
