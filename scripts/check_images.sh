@@ -28,6 +28,14 @@ ensure_engine() {
         DOCKER=/usr/bin/docker
     fi
     if ! "$DOCKER" info > /dev/null 2>&1; then
+        # A daemon killed with its session leaves its pid file, and a new one refuses to start.
+        local pid
+        for file in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+            pid=$(cat "$file" 2> /dev/null || true)
+            if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then
+                rm -f "$file"
+            fi
+        done
         say "starting dockerd (host network only)"
         nohup dockerd --bridge=none --iptables=false > /tmp/postfinder-dockerd.log 2>&1 &
         for _ in $(seq 60); do
