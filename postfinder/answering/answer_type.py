@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from typing import Literal, cast
 
+from postfinder.answering.grounding import CITATION_RE
+
 AnswerType = Literal["quantity", "date", "entity", "any"]
 
 _WORD = re.compile(r"\w+")
-_CITATION = re.compile(r"\[\d+\]")
 _QUANTITY_Q = re.compile(
     r"\b(?:сколько|скольк\w+|какова?\s+(?:цена|стоимость|сумма|доля|численность)"
     r"|how\s+(?:much|many|long|far|old)"
@@ -112,5 +113,7 @@ def reply_fits(question: str, reply: str) -> bool:
     if kind == "any":
         return True
     asked = {word.lower() for word in _WORD.findall(question)}
-    added = " ".join(w for w in _WORD.findall(_CITATION.sub(" ", reply)) if w.lower() not in asked)
+    added = " ".join(
+        w for w in _WORD.findall(CITATION_RE.sub(" ", reply)) if w.lower() not in asked
+    )
     return phrase_fits(kind, added)
