@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from postfinder.answering import answer_type
-from postfinder.answering.answer_type import AnswerType, question_type
+from postfinder.answering.answer_type import AnswerType, question_type, reply_fits
 from postfinder.language import detect_language
 from postfinder.text import split_sentences
 
@@ -230,7 +230,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rubq", type=Path)
     parser.add_argument("--max-gold-rejected", type=float, default=0.02)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--records",
+        nargs="*",
+        default=[],
+        metavar="CHANNEL=FILE",
+        help="replay the written-answer rule on `postfinder eval --answers --records` files",
+    )
     args = parser.parse_args(argv)
+    if args.records:
+        print_replay(dict(item.split("=", 1) for item in args.records))
+        return
     items = evalset_items(args.evalsets)
     items += xquad_items(args.xquad) if args.xquad else []
     items += rubq_items(args.rubq) if args.rubq else []
@@ -309,6 +319,22 @@ def print_report(report: dict[str, Any]) -> None:
                 _fmt(r[k]) for k in ("golds", "gold_rejected", "swapped_accepted", "phrases_caught")
             ]
             print(f"| {dataset} | {r['rule']} | " + " | ".join(cells) + " |")
+
+
+def print_replay(records: dict[str, str]) -> None:
+    """Per channel: generated leads to typed questions and those the rule would reject."""
+    print("| channel | generated leads, typed questions | rejected | rejected that held the gold |")
+    print("|---|---|---|---|")
+    for channel, path in records.items():
+        rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+        typed = [
+            r
+            for r in rows
+            if r.get("mode") == "generated" and question_type(r["query"]) != "any" and r.get("lead")
+        ]
+        rejected = [r for r in typed if not reply_fits(r["query"], r["lead"])]
+        right = sum(bool(r.get("lead_correct")) for r in rejected)
+        print(f"| {channel} | {len(typed)} | {len(rejected)} | {right} |")
 
 
 if __name__ == "__main__":
