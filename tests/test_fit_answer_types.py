@@ -41,3 +41,26 @@ def test_wrong_phrases_of_the_gold_sentence(fit) -> None:
     phrases = fit.sentence_phrases(item, random.Random(0), count=100)
     assert phrases and all("308" not in p for p in phrases)
     assert "очков за сезон" in phrases
+
+
+def test_replay_counts_rejected_leads_per_channel(fit, tmp_path: Path, capsys) -> None:
+    rows = [
+        {
+            "query": "Сколько стоит вход?",
+            "mode": "generated",
+            "lead": "Вход платный [1].",
+            "lead_correct": False,
+        },  # says no sum: rejected
+        {
+            "query": "Сколько стоит вход?",
+            "mode": "generated",
+            "lead": "Вход 300 ₽ [1].",
+            "lead_correct": True,
+        },
+        {"query": "Как записаться?", "mode": "generated", "lead": "Через бота [1]."},  # untyped
+        {"query": "Сколько стоит вход?", "mode": "extractive", "lead": "«…» [1]"},
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    fit.main(["--records", f"city={path}"])
+    assert capsys.readouterr().out.splitlines()[-1] == "| city | 2 | 1 | 0 |"
