@@ -73,8 +73,11 @@ class Channel:
         return self.docs.get_meta()
 
     def link(self, post_id: int) -> str:
-        """Return the t.me link of one of the channel's posts."""
-        return post_link(self.id, post_id, self.meta.get("username") or None)
+        """Return the link of one of the channel's posts (t.me, or the platform's own)."""
+        meta = self.meta
+        if meta.get("link_prefix"):
+            return f"{meta['link_prefix']}/{post_id}"
+        return post_link(self.id, post_id, meta.get("username") or None)
 
     def info(self) -> ChannelInfo:
         """Return a summary of the channel."""

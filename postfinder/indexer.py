@@ -81,6 +81,8 @@ class Indexer:
         }
         if username:
             meta["username"] = username.lstrip("@")
+        if chat.link_prefix:
+            meta["link_prefix"] = chat.link_prefix
         channel.set_meta(**meta)
         return channel
 

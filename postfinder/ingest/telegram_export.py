@@ -38,11 +38,17 @@ HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
 
 @dataclass(frozen=True)
 class ChatInfo:
-    """A chat found in an export."""
+    """A chat found in an export.
+
+    ``link_prefix`` is set for platforms whose post links are not t.me's: a post's
+    link is then ``<link_prefix>/<post id>`` (on Discord
+    ``https://discord.com/channels/<guild>/<channel>``).
+    """
 
     id: int
     name: str
     type: str
+    link_prefix: str = ""
 
 
 class _CountingReader:

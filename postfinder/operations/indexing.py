@@ -108,7 +108,7 @@ def _through_bot(app: App, request: ExportRequest) -> IndexReport:
     return IndexReport(**outcome["report"])
 
 
-async def index_live_post(app: App, post: Post, title: str) -> None:
+async def index_live_post(app: App, post: Post, title: str, link_prefix: str = "") -> None:
     """Index a new or edited channel post at once, on the work queue.
 
     The post is recorded as pending before it waits for the queue, so a crash never
@@ -119,7 +119,7 @@ async def index_live_post(app: App, post: Post, title: str) -> None:
     indexer.stage(app.catalog.get(post.channel_id, create=True), [post])
 
     def add(_cancel: threading.Event) -> None:
-        channel = indexer.open_channel(ChatInfo(post.channel_id, title, "channel"))
+        channel = indexer.open_channel(ChatInfo(post.channel_id, title, "channel", link_prefix))
         indexer.add_posts(channel, [post], refresh_lexical=False)
         channel.refresh_lexical_soon()
         channel.touch()
