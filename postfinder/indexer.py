@@ -10,6 +10,7 @@ from pathlib import Path
 from postfinder.channels import Catalog, Channel
 from postfinder.chunking import Chunker
 from postfinder.embeddings.base import Embedder
+from postfinder.ingest.discord_export import DiscordExport, is_discord_export
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo, TelegramExport, check_chat_kind
 from postfinder.progress import Progress
@@ -95,7 +96,7 @@ class Indexer:
         keep_missing: bool = False,
         allow_non_channel: bool = False,
     ) -> IndexReport:
-        """Index a Telegram Desktop export, adding new posts and updating edited ones.
+        """Index a Telegram Desktop or DiscordChatExporter export: add new posts, update edited.
 
         The whole export is read and validated before anything is written, so a
         malformed file leaves the index untouched. Posts are committed in batches, and
@@ -105,7 +106,8 @@ class Indexer:
         Parameters
         ----------
         path
-            ``result.json`` or its folder.
+            ``result.json`` or its folder, or a DiscordChatExporter ``.json`` (told apart by
+            content).
         chat
             Chat id or name for full-account exports.
         username
@@ -154,7 +156,9 @@ class Indexer:
         """
         batch_size = batch_size or self.batch_size
         started = time.perf_counter()
-        export = TelegramExport(path)
+        export: TelegramExport | DiscordExport = (
+            DiscordExport(path) if is_discord_export(path) else TelegramExport(path)
+        )
         info = export.select_chat(chat)
         check_chat_kind(info, allow_non_channel)
         # First pass: validate the whole file and learn what changed, writing nothing.

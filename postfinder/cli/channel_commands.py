@@ -38,7 +38,9 @@ SAMPLE_QUESTIONS = (
 @cli.command()
 def index(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="result.json of a Telegram Desktop export.")],
+    path: Annotated[
+        Path, typer.Argument(help="Telegram Desktop result.json or DiscordChatExporter .json.")
+    ],
     chat: Annotated[
         Optional[str], typer.Option(help="Chat id or name, for full-account exports.")
     ] = None,
@@ -61,7 +63,7 @@ def index(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Index (or update) a channel from a Telegram Desktop JSON export."""
+    """Index (or update) a channel from a Telegram Desktop or DiscordChatExporter JSON export."""
     request = indexing.ExportRequest(path, chat, username, keep_missing, allow_non_channel)
 
     def handed_over(holder: dict[str, object]) -> None:

@@ -81,7 +81,10 @@ def resolve_export_path(path: Path) -> Path:
                 f"{path} holds an HTML export. Export again in Telegram Desktop with "
                 "'Format: Machine-readable JSON' and index its result.json."
             )
-        raise ExportError(f"{path} has no result.json; point at a Telegram Desktop JSON export.")
+        raise ExportError(
+            f"{path} has no result.json; point at a Telegram Desktop JSON export or at a "
+            "DiscordChatExporter .json file."
+        )
     if not path.is_file():
         raise ExportError(f"Export file {path} does not exist.")
     return path
@@ -198,11 +201,18 @@ class TelegramExport:
         )
 
 
-def check_structure(path: Path) -> None:
+def check_structure(path: Path, writer: str = "Telegram Desktop") -> None:
     """Refuse exports nested too deeply or holding too long a string, before parsing.
 
     One pass over the raw bytes with a C-speed tokenizer (strings and brackets only), so
     hostile files cost linear time and a bounded amount of memory.
+
+    Parameters
+    ----------
+    path
+        The export file.
+    writer
+        The program that writes such exports, named in the error messages.
 
     Raises
     ------
@@ -224,29 +234,29 @@ def check_structure(path: Path) -> None:
                         carry = buf[start:]
                         break
                     if end - start > MAX_STRING_BYTES:
-                        _too_long(path, base + start)
+                        _too_long(path, base + start, writer)
                 elif first in b"[{":
                     depth += 1
                     if depth > MAX_DEPTH:
                         raise ExportError(
                             f"{path}: JSON nested deeper than {MAX_DEPTH} levels at byte "
-                            f"{base + start:,}. Telegram Desktop writes at most about 8; this "
+                            f"{base + start:,}. {writer} writes at most about 8; this "
                             "file was not written by it. Nothing was changed in the index."
                         )
                 else:
                     depth -= 1
             if len(carry) > MAX_STRING_BYTES:
-                _too_long(path, base + len(buf) - len(carry))
+                _too_long(path, base + len(buf) - len(carry), writer)
             if not data:
                 return
             base += len(buf) - len(carry)
 
 
-def _too_long(path: Path, offset: int) -> None:
+def _too_long(path: Path, offset: int, writer: str) -> None:
     raise ExportError(
         f"{path}: a JSON string longer than {MAX_STRING_BYTES:,} bytes at byte {offset:,}. "
-        "Telegram posts have at most 4,096 characters; this file was not written by "
-        "Telegram Desktop. Nothing was changed in the index."
+        "Posts have at most a few thousand characters (Telegram 4,096); this file was not "
+        f"written by {writer}. Nothing was changed in the index."
     )
 
 
