@@ -289,6 +289,40 @@ class TelegramSettings(BaseModel):
     concurrent_updates: int = Field(64, ge=1, description="Updates handled at once.")
 
 
+class DiscordSource(BaseModel):
+    """One Discord channel whose messages are the posts, and where members ask about them."""
+
+    ask_in: list[int] = Field(
+        default_factory=list,
+        description="Channel ids where members ask about this channel's posts; empty: every "
+        "channel of its server the bot can read.",
+    )
+
+
+class DiscordSettings(BaseModel):
+    """The bot's connection to Discord. Rate limits, retention and the auto-answer default
+    are the ``telegram`` ones: both front ends share one conversation service."""
+
+    token: SecretStr | None = Field(
+        None, description="Bot token from the Discord developer portal (secret)."
+    )
+    api_base_url: str = Field(
+        "https://discord.com/api/v10",
+        description="Discord REST API (a fake for tests); the gateway URL comes from it.",
+    )
+    sources: dict[int, DiscordSource] = Field(
+        default_factory=dict,
+        description="Source channel id (announcement, text or forum channel) -> where "
+        'members ask, e.g. {"123": {"ask_in": [456]}}.',
+    )
+    read_history: bool = Field(
+        True, description="Read the source channels' history on start (resumes where it was)."
+    )
+    thread_auto_answer: bool = Field(
+        True, description="Answer questions in a thread under a source message without a mention."
+    )
+
+
 class Settings(BaseSettings):
     """All of PostFinder's settings."""
 
@@ -317,6 +351,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)  # type: ignore[arg-type]
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

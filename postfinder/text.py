@@ -12,8 +12,41 @@ CONTROL_RE = re.compile(
 )
 
 SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+INTERROGATIVES = re.compile(
+    r"^(кто|что|где|когда|почему|зачем|как|какой|какая|какое|какие|каких|сколько|куда|"
+    r"откуда|чей|чья|чьё|можно|правда|есть ли|who|what|where|when|why|how|which|is|are|"
+    r"can|could|does|do|did|will|should)\b",
+    re.IGNORECASE,
+)
 
 
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences at end punctuation and line breaks."""
     return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+
+
+def looks_like_question(text: str) -> bool:
+    """Return True for messages that read like a question (Russian and English at least)."""
+    stripped = text.strip()
+    if len(stripped) < 8 or len(stripped.split()) < 2:
+        return False
+    return "?" in stripped or bool(INTERROGATIVES.match(stripped))
+
+
+TELEGRAM_LIMIT = 4096
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split text into pieces within a message limit, at line breaks where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        pieces.append(text)
+    return pieces

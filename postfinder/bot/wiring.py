@@ -6,9 +6,6 @@ import asyncio
 import itertools
 import logging
 import re
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
@@ -26,46 +23,22 @@ from postfinder.bot.commands import Commands
 from postfinder.bot.handlers import PostFinderBot
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
-from postfinder.operations.health import HEARTBEAT_FILE
-from postfinder.operations.indexing import watch_inbox
+from postfinder.operations import maintenance
+from postfinder.operations.maintenance import purge_daily as _purge_daily
+from postfinder.redact import RedactToken, redact_everywhere
 from postfinder.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "RedactToken",
+    "_purge_daily",
+    "build_application",
+    "run",
+    "run_async",
+    "wait_for_bot_api",
+]
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 REJECTED_TOKEN = "Telegram rejected the bot token; check POSTFINDER_TELEGRAM__TOKEN."
-
-
-class RedactToken(logging.Filter):
-    """Remove the bot token from every log record (HTTP libraries log request URLs)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the token in the message, its arguments and its traceback text."""
-        if record.exc_info and not record.exc_text:
-            # Exception texts carry request URLs too (a 502 or 400 names the path).
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = text.replace(self.token, "<token>")
-        if self.token in str(record.msg):
-            record.msg = str(record.msg).replace(self.token, "<token>")
-        if record.args:
-            record.args = tuple(
-                str(a).replace(self.token, "<token>") if self.token in str(a) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
-        return True
-
-
-HEARTBEAT_EVERY_S = 30.0
-
-
-async def _beat(path: Path) -> None:
-    """Touch the heartbeat file while the bot's event loop is alive (for health checks)."""
-    while True:
-        path.write_text(str(time.time()), encoding="utf-8")
-        await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 
 async def wait_for_bot_api(
@@ -120,16 +93,17 @@ async def wait_for_bot_api(
 
 def redact_in_logs(token: str) -> None:
     """Keep the token out of every log handler and of the HTTP and Telegram loggers."""
-    redact = RedactToken(token)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    for name in ("httpx", "telegram", "postfinder"):
-        logging.getLogger(name).addFilter(redact)
+    redact_everywhere(token, ("httpx", "telegram", "postfinder"))
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
+def build_application(
+    app: App, start_background: bool = True
+) -> tuple[Application, PostFinderBot]:  # type: ignore[type-arg]
     """Create the bot Application with all handlers.
+
+    ``start_background``: also run the heartbeat, the inbox and retention (off when
+    another front end in the process runs them).
 
     Raises
     ------
@@ -157,10 +131,8 @@ def build_application(app: App) -> tuple[Application, PostFinderBot]:  # type: i
         me = application.bot
         bot.bot_id, bot.username = me.id, me.username or ""
         await bot.discover_groups(me)
-        heartbeat = app.settings.data_dir / HEARTBEAT_FILE
-        tasks.append(asyncio.create_task(_beat(heartbeat)))
-        tasks.append(asyncio.create_task(watch_inbox(app)))
-        tasks.append(asyncio.create_task(_purge_daily(storage, cfg.retention_days)))
+        if start_background:
+            tasks.extend(maintenance.start_background(app))
 
     application = (
         Application.builder()
@@ -201,27 +173,6 @@ def _add_handlers(
         )
     )
     application.add_error_handler(bot.on_error)
-
-
-PURGE_EVERY_S = 3600.0
-
-
-async def _purge_daily(
-    storage: BotStorage,
-    retention_days: int,
-    every_s: float = PURGE_EVERY_S,
-    clock: Callable[[], float] = time.time,
-) -> None:
-    """Forget question texts past the retention period every hour while the bot runs."""
-    while True:
-        purged = storage.purge(retention_days, now=clock())
-        if purged:
-            log.info(
-                "Retention: forgot the text of %d questions older than %d days",
-                purged,
-                retention_days,
-            )
-        await asyncio.sleep(every_s)
 
 
 async def _close(storage: BotStorage, tasks: list[asyncio.Task[None]]) -> None:
@@ -287,3 +238,36 @@ def run(app: App) -> None:
         raise ConfigError(
             f"Cannot reach the Telegram Bot API at {cfg.base_url}: {reason}"
         ) from None
+
+
+async def run_async(app: App) -> None:
+    """Run the bot on the running event loop until cancelled, beside another front end.
+
+    The same bot as `run`, started by hand (python-telegram-bot's ``run_polling`` owns
+    its loop); the heartbeat, inbox and retention are left to the caller.
+    """
+    application, _ = build_application(app, start_background=False)
+    cfg = app.settings.telegram
+    secret = webhook_secret(cfg) if cfg.mode == "webhook" else ""
+    await wait_for_bot_api(application.bot.token, cfg.base_url)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        await application.start()
+        updater = application.updater
+        assert updater is not None
+        if cfg.mode == "webhook":
+            await updater.start_webhook(
+                listen=cfg.webhook_listen,
+                port=cfg.webhook_port,
+                webhook_url=cfg.webhook_url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await updater.stop()
+            await application.stop()
+            await application.post_shutdown(application)  # type: ignore[misc]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -40,12 +41,43 @@ def config_command(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @cli.command()
 def serve(ctx: typer.Context) -> None:
-    """Run the Telegram bot (long polling, or webhook with telegram.mode=webhook)."""
-    # Imported here: python-telegram-bot is only needed by this command.
-    from postfinder.bot.wiring import run  # pylint: disable=import-outside-toplevel
-
+    """Run the bots whose tokens are set: Telegram, Discord, or both in one process."""
+    settings: Settings = ctx.obj
+    discord_token = settings.discord.token and settings.discord.token.get_secret_value().strip()
     with user_errors():
-        maintenance.serve(open_app(ctx), run)
+        if not discord_token:
+            # Imported here: python-telegram-bot is only needed by this command.
+            from postfinder.bot.wiring import run  # pylint: disable=import-outside-toplevel
+
+            maintenance.serve(open_app(ctx), run)
+            return
+        maintenance.serve(open_app(ctx), _serve_with_discord)
+
+
+def _serve_with_discord(app: Any) -> None:
+    """Discord alone, or beside Telegram on one event loop and one work queue."""
+    # pylint: disable=import-outside-toplevel
+    from postfinder.discord.wiring import run as run_discord
+    from postfinder.discord.wiring import run_async as discord_async
+
+    token = app.settings.telegram.token
+    if not (token and token.get_secret_value().strip()):
+        run_discord(app)
+        return
+    from postfinder.bot.wiring import run_async as telegram_async
+
+    async def both() -> None:
+        tasks = maintenance.start_background(app)
+        try:
+            await asyncio.gather(telegram_async(app), discord_async(app, background=False))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    try:
+        asyncio.run(both())
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()

@@ -46,6 +46,8 @@ class Incoming:
         Whether the member addressed the bot (a mention, a reply to it, a private chat,
         a command). An unaddressed question (auto-answer) gets a reply only when the bot
         is sure, and never a refusal, a "busy" or an error notice.
+    platform
+        The front end it came through (``telegram``, ``discord``), for the stats.
     """
 
     chat_id: int
@@ -55,6 +57,7 @@ class Incoming:
     channel_id: int
     thread_post: int | None = None
     addressed: bool = True
+    platform: str = "telegram"
 
 
 def speaks_unasked(answer: Answer, min_probability: float) -> bool:
@@ -167,6 +170,7 @@ class Conversation:
             incoming.user_id,
             incoming.text,
             incoming.channel_id,
+            incoming.platform,
         )
         if qid is None:
             return None  # the same update delivered twice

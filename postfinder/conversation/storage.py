@@ -46,6 +46,8 @@ MIGRATIONS: tuple[str, ...] = (
         language TEXT
     );
     """,
+    # Discord joined Telegram: which front end each question came through.
+    "ALTER TABLE questions ADD COLUMN platform TEXT NOT NULL DEFAULT 'telegram'",
 )
 
 
@@ -104,15 +106,21 @@ class BotStorage:
         self._db.close()
 
     # -- questions ----------------------------------------------------------------------
-    def claim_question(
-        self, chat_id: int, message_id: int, user_id: int, question: str, channel_id: int
+    def claim_question(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+        self,
+        chat_id: int,
+        message_id: int,
+        user_id: int,
+        question: str,
+        channel_id: int,
+        platform: str = "telegram",
     ) -> int | None:
         """Record a question; ``None`` if this message was already taken (no double answers)."""
         try:
             with self._db:
                 cur = self._db.execute(
                     "INSERT INTO questions (chat_id, message_id, channel_id, asker, question, "
-                    "created) VALUES (?, ?, ?, ?, ?, ?)",
+                    "created, platform) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         chat_id,
                         message_id,
@@ -120,6 +128,7 @@ class BotStorage:
                         self.pseudonym(user_id),
                         question,
                         int(time.time()),
+                        platform,
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -144,8 +153,9 @@ class BotStorage:
             questions = [
                 dict(row)
                 for row in self._db.execute(
-                    "SELECT id, chat_id, message_id, channel_id, question, mode, latency_ms, "
-                    "reply_message_id, created FROM questions WHERE asker = ? ORDER BY id",
+                    "SELECT id, platform, chat_id, message_id, channel_id, question, mode, "
+                    "latency_ms, reply_message_id, created FROM questions WHERE asker = ? "
+                    "ORDER BY id",
                     (asker,),
                 )
             ]
@@ -232,6 +242,12 @@ class BotStorage:
             ).fetchall()
         )
         total = sum(modes.values())
+        platforms = dict(
+            self._db.execute(
+                f"SELECT platform, COUNT(*) FROM questions WHERE {where} GROUP BY 1 ORDER BY 1",
+                args,
+            ).fetchall()
+        )
         latencies = [
             r[0]
             for r in self._db.execute(
@@ -261,6 +277,7 @@ class BotStorage:
         return {
             "days": days,
             "questions": total,
+            "platforms": platforms,
             "modes": {m: modes.get(m, 0) for m in ("generated", "extractive", "refused", "busy")},
             "shares": {
                 m: (modes.get(m, 0) / total if total else 0.0)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from postfinder.app import App
+from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
+from postfinder.operations.health import HEARTBEAT_FILE
+from postfinder.operations.indexing import watch_inbox
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY_S = 30.0
+PURGE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -97,3 +106,40 @@ def serve(app: App, run: Callable[[App], None]) -> None:
     with app.writing("serve"):
         heal_all(app)
         run(app)
+
+
+async def beat(path: Path) -> None:
+    """Touch the heartbeat file while the event loop is alive (for health checks)."""
+    while True:
+        path.write_text(str(time.time()), encoding="utf-8")
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
+async def purge_daily(
+    storage: BotStorage,
+    retention_days: int,
+    every_s: float = PURGE_EVERY_S,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Forget question texts past the retention period every hour while the bot runs."""
+    while True:
+        purged = storage.purge(retention_days, now=clock())
+        if purged:
+            log.info(
+                "Retention: forgot the text of %d questions older than %d days",
+                purged,
+                retention_days,
+            )
+        await asyncio.sleep(every_s)
+
+
+def start_background(app: App) -> list[asyncio.Task[None]]:
+    """Start what runs beside the front ends: heartbeat, handed-over exports, retention.
+
+    Once per process, whichever front ends run; the caller cancels the tasks on exit.
+    """
+    return [
+        asyncio.create_task(beat(app.settings.data_dir / HEARTBEAT_FILE)),
+        asyncio.create_task(watch_inbox(app)),
+        asyncio.create_task(purge_daily(app.storage, app.settings.telegram.retention_days)),
+    ]

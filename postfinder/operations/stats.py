@@ -41,6 +41,13 @@ def format_stats(stats: dict[str, Any]) -> str:
         f"({shares['refused']:.0%}), busy {modes['busy']}.",
         f"Feedback: 👍 {stats['feedback']['up']}  👎 {stats['feedback']['down']}.",
     ]
+    if set(stats.get("platforms", {})) - {"telegram"}:  # say so once Discord is in use
+        lines.insert(
+            1,
+            "By platform: "
+            + ", ".join(f"{name} {count}" for name, count in stats["platforms"].items())
+            + ".",
+        )
     if stats["latency_ms_p50"] is not None:
         lines.append(
             f"Answer time p50 {stats['latency_ms_p50'] / 1000:.1f} s, "
