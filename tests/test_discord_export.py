@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from postfinder.app import App
-from postfinder.discord.export import DiscordExport as ReExported
 from postfinder.errors import ExportError
 from postfinder.ingest.discord_export import DiscordExport, is_discord_export, message_text
 from postfinder.ingest.telegram_export import check_chat_kind
@@ -62,7 +61,6 @@ def test_channel_info_names_the_guild_and_links_to_discord() -> None:
         assert export.select_chat(chat) == info
     with pytest.raises(ExportError, match="Leave out --chat"):
         export.select_chat("general")
-    assert ReExported is DiscordExport  # the front end's name for the same reader
 
 
 def test_posts_are_parsed_exactly_and_system_and_empty_messages_skipped() -> None:

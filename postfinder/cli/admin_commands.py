@@ -57,16 +57,13 @@ def serve(ctx: typer.Context) -> None:
 def _serve_with_discord(app: Any) -> None:
     """Discord alone, or beside Telegram on one event loop and one work queue."""
     # pylint: disable=import-outside-toplevel
-    from postfinder.discord.wiring import run as run_discord
     from postfinder.discord.wiring import run_async as discord_async
 
     token = app.settings.telegram.token
-    if not (token and token.get_secret_value().strip()):
-        run_discord(app)
-        return
-    from postfinder.bot.wiring import run_async as telegram_async
 
     async def both() -> None:
+        from postfinder.bot.wiring import run_async as telegram_async
+
         tasks = maintenance.start_background(app)
         try:
             await asyncio.gather(telegram_async(app), discord_async(app, background=False))
@@ -75,7 +72,7 @@ def _serve_with_discord(app: Any) -> None:
                 task.cancel()
 
     try:
-        asyncio.run(both())
+        asyncio.run(both() if token and token.get_secret_value().strip() else discord_async(app))
     except KeyboardInterrupt:
         pass
 
