@@ -379,3 +379,58 @@ def test_message_links() -> None:
     with pytest.raises(ValueError):
         parse_message_link("https://t.me/chan/1")
     assert str(yarl.URL(LINK).host) == "discord.com"
+
+
+def test_serve_runs_telegram_and_discord_in_one_process(
+    discord_api, fake, write_export, tmp_path, always_answer
+) -> None:
+    """`postfinder serve` with both tokens: one process answers on both platforms."""
+    import os  # pylint: disable=import-outside-toplevel
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    from conftest import CHANNEL_ID, DISCUSSION_GROUP  # pylint: disable=import-outside-toplevel
+
+    env = {
+        **os.environ,
+        "POSTFINDER_EMBEDDING__MODE": "fake",
+        "POSTFINDER_LLM__MODE": "none",
+        "POSTFINDER_LOG_LEVEL": "INFO",
+        "POSTFINDER_TELEGRAM__TOKEN": "123456:SECRET-TOKEN",
+        "POSTFINDER_TELEGRAM__BASE_URL": fake.base_url,
+        "POSTFINDER_DISCORD__TOKEN": TOKEN,
+        "POSTFINDER_DISCORD__API_BASE_URL": discord_api.api_base,
+        "POSTFINDER_DISCORD__SOURCES": json.dumps({str(ANN): {"ask_in": [HELP]}}),
+    }
+    cli = [sys.executable, "-m", "postfinder"]
+    subprocess.run([*cli, "index", str(write_export())], env=env, check=True, capture_output=True)
+    for channel in (CHANNEL_ID, ANN):
+        always_answer.save(channel_refusal_file(None, channel))
+    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not discord_api.commands(GUILD):
+            time.sleep(0.2)  # ready: the slash commands are registered
+        discord_api.post(HELP, f"<@{FakeDiscord.BOT_USER['id']}> загранпаспорт?", mentions_bot=True)
+        fake.push(
+            message={
+                "message_id": 5,
+                "date": int(time.time()),
+                "chat": {"id": DISCUSSION_GROUP, "type": "supergroup", "title": "Talk"},
+                "from": {"id": 42, "is_bot": False, "first_name": "U"},
+                "text": "@pf_bot как продлить загранпаспорт?",
+            }
+        )
+        while time.monotonic() < deadline and not (
+            answered(discord_api, HELP, LINK) and fake.sent("editMessageText")
+        ):
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(10)
+    log.seek(0)
+    output = log.read()
+    assert answered(discord_api, HELP, LINK), output
+    assert any("t.me" in p["text"] for p in fake.sent("editMessageText")), output
+    assert TOKEN not in output and "SECRET-TOKEN" not in output
