@@ -8,10 +8,12 @@ embedder and an in-memory store, closed after the test), `always_answer` and
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -239,3 +241,14 @@ def load_script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)
     return module
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Wait until ``predicate()`` is truthy and return it; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import CHANNEL_ID, DISCUSSION_GROUP, NEWS, channel_refusal_file
+from conftest import CHANNEL_ID, DISCUSSION_GROUP, NEWS, channel_refusal_file, until
 from fake_telegram import BOT, FakeTelegram
 from pydantic import SecretStr
 from telegram.error import NetworkError
@@ -61,16 +61,6 @@ def run_bot(app: App, scenario: Callable[[Any], Awaitable[None]]) -> None:
                 await application.stop()
 
     asyncio.run(main())
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def group_message(mid: int, text: str, user: int = 42, chat: int = GROUP, **extra: Any) -> dict:

@@ -17,8 +17,9 @@ import discord
 
 from postfinder.app import App
 from postfinder.conversation.service import Incoming
-from postfinder.discord.messages import link_prefix, post_from_message
+from postfinder.discord.messages import post_from_message
 from postfinder.discord.replier import MessageReplier
+from postfinder.ingest.discord_export import link_prefix
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo
 from postfinder.operations import indexing, posts
@@ -173,10 +174,12 @@ class PostFinderDiscord(discord.Client):
             if len(batch) >= HISTORY_BATCH:
                 await self.store_batch(channel.id, batch, last)
                 batch = []
-        await self.store_batch(channel.id, batch, last)
+        await self.store_batch(channel.id, batch, last, refresh=True)
         log.info("Discord history of channel %s read up to message %s", channel.id, last)
 
-    async def store_batch(self, source: int, batch: list[Post], last: int) -> None:
+    async def store_batch(
+        self, source: int, batch: list[Post], last: int, refresh: bool = False
+    ) -> None:
         """Store a batch of posts, then move the cursor past it: a crash loses nothing."""
         info = self.chat_info(source)
 
@@ -184,7 +187,8 @@ class PostFinderDiscord(discord.Client):
             indexer = self.app.indexer()
             channel = indexer.open_channel(info)
             indexer.add_posts(channel, batch, refresh_lexical=False)
-            channel.refresh_lexical_soon()
+            if refresh:  # BM25 once per history read, not once per batch
+                channel.refresh_lexical_soon()
             channel.set_meta(**{CURSOR: str(last)})
             channel.touch()
 

@@ -17,11 +17,6 @@ LINK_RE = re.compile(
 )
 
 
-def link_prefix(guild_id: int | None, channel_id: int) -> str:
-    """What a message id is appended to for its link (``@me`` outside servers)."""
-    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}"
-
-
 def parse_message_link(text: str) -> tuple[int, int]:
     """Read ``https://discord.com/channels/<guild>/<channel>/<message>`` (else ValueError)."""
     match = LINK_RE.match(text.strip())

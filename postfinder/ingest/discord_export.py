@@ -75,6 +75,11 @@ _ESCAPE_RE = re.compile(r"\\([^\w\s])")
 _BLANK = " \t\r\n\u200b"  # bots name embed fields with a zero-width space to hide the name
 
 
+def link_prefix(guild_id: int | str | None, channel_id: int) -> str:
+    """What a message id is appended to for its Discord link (``@me`` outside servers)."""
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}"
+
+
 def is_discord_export(path: Path) -> bool:
     """Tell whether ``path`` is a DiscordChatExporter JSON export, from its content.
 
@@ -274,7 +279,7 @@ def _chat_info(attrs: dict[str, Any], channel_name: str, path: Path) -> ChatInfo
         id=channel_id,
         name=f"{guild_name} #{channel_name}".strip(),
         type=chat_type,
-        link_prefix=f"https://discord.com/channels/{'@me' if direct else guild}/{channel_id}",
+        link_prefix=link_prefix(None if direct else guild, channel_id),
     )
 
 
