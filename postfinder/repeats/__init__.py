@@ -1,0 +1,1 @@
+"""Repeated questions: the answer cache, and what members keep asking."""
