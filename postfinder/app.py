@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from postfinder.embeddings.factory import build_embedder
 from postfinder.generation.base import Generator
 from postfinder.generation.factory import build_generator
 from postfinder.indexer import Indexer
+from postfinder.repeats.cache import AnswerCache
+from postfinder.repeats.rule import ParaphraseRule
 from postfinder.retrieval import HybridRetriever
 from postfinder.settings import Settings
 from postfinder.store.factory import build_vector_store
@@ -106,6 +109,36 @@ class App:
         return BotStorage(self.settings.bot_db, self.settings.secret_file)
 
     @cached_property
+    def answer_cache(self) -> AnswerCache | None:
+        """Stored answers of repeated questions (``None`` when ``cache.enabled`` is off)."""
+        cfg = self.settings.cache
+        if not cfg.enabled:
+            return None
+        return AnswerCache(
+            self.storage.path,  # the storage opened and migrated it
+            ParaphraseRule(cfg.min_similarity),
+            cfg.ttl_hours * 3600,
+            cfg.refusal_ttl_hours * 3600,
+            cfg.max_entries,
+        )
+
+    @cached_property
+    def _answer_conditions(self) -> str:
+        """A digest of the settings an answer depends on (models, retrieval, answering)."""
+        cfg = self.settings
+        parts = (cfg.embedding, cfg.lexical, cfg.retrieval, cfg.llm, cfg.answer)
+        text = "|".join(part.model_dump_json() for part in parts)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def cache_stamp(self, channel: int, use_llm: bool = True) -> str:
+        """What a cached answer of ``channel`` must have been made under to be given again:
+        the same settings and models, the same refusal calibration (by its file's time)."""
+        target = self.catalog.get(channel)
+        path = self.settings.answer.refusal_calibration or target.directory / REFUSAL_FILE
+        calibrated = path.stat().st_mtime_ns if path.is_file() else 0
+        return f"{self._answer_conditions}:{int(use_llm)}:{calibrated}"
+
+    @cached_property
     def conversation(self) -> Conversation:
         """The question flow that every front end (the Telegram bot first) hands messages to."""
         cfg = self.settings.telegram
@@ -118,6 +151,7 @@ class App:
             cfg.edit_interval_s,
             cfg.auto_answer,
             self.settings.answer.unasked_min_probability,
+            self.answer_cache,
         )
 
     @contextmanager
@@ -178,6 +212,9 @@ class App:
         """Release open channel databases and the members' database."""
         if "catalog" in self.__dict__:
             self.catalog.close()
+        cache = self.__dict__.get("answer_cache")
+        if cache is not None:
+            cache.close()
         if "storage" in self.__dict__:
             self.storage.close()
 

@@ -242,6 +242,31 @@ class AnswerSettings(BaseModel):
     )
 
 
+class CacheSettings(BaseModel):
+    """The answer cache: repeated questions answered at once, without the model."""
+
+    enabled: bool = Field(True, description="Give a repeated question the stored answer.")
+    ttl_hours: float = Field(
+        168.0,
+        gt=0,
+        description="How long an answer is given again (edits, deletions, "
+        "re-indexing, recalibration and a 👎 end it sooner).",
+    )
+    refusal_ttl_hours: float = Field(
+        6.0, gt=0, description="How long a refusal is given again (a new post ends it sooner)."
+    )
+    min_similarity: float = Field(
+        0.93,
+        gt=0,
+        le=1.01,
+        description="Cosine of two questions' embeddings from which their words are compared "
+        "(same words up to order, inflection and typos, same question word, negation and "
+        "numbers: the same question); above 1: identical wording only (fitted by "
+        "scripts/fit_paraphrase.py).",
+    )
+    max_entries: int = Field(10000, ge=1, description="Answers kept per channel (oldest go).")
+
+
 class TelegramSettings(BaseModel):
     """The bot's connection to Telegram and its behaviour in chats."""
 
@@ -350,6 +375,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
+    cache: CacheSettings = Field(default_factory=CacheSettings)  # type: ignore[arg-type]
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)  # type: ignore[arg-type]
     discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Refresh the exact, hash-checked versions that set-up, CI and the images install:
 #   requirements/dev.lock   set-up and CI (every extra and the dev tools; torch's CPU build)
-#   requirements/cpu.lock   Dockerfile.cpu (the default configuration: llm, bot, discord)
+#   requirements/cpu.lock   Dockerfile.cpu (the default configuration: llm, bot, discord, plot)
 #   requirements/cuda.lock  Dockerfile.cuda (sentence-transformers and torch's CUDA build)
 # pyproject.toml keeps the ranges for people who install PostFinder as a library.
 # Run after changing a range in pyproject.toml: bash scripts/lock.sh
@@ -26,13 +26,13 @@ echo "torch==${TORCH_VERSION:-2.13.0}+cpu" > "$override"
 common=(pyproject.toml --generate-hashes --python-version 3.11
     --python-platform x86_64-manylinux_2_28 --no-header --quiet
     --index-url "${PIP_INDEX:-https://pypi.org/simple}")
-"$uv" pip compile "${common[@]}" --extra st --extra llm --extra bot --extra discord --extra dev \
+"$uv" pip compile "${common[@]}" --extra st --extra llm --extra bot --extra discord --extra plot --extra dev \
     "${torch_source[@]}" --override "$override" --index-strategy unsafe-best-match \
     -o requirements/dev.lock
-"$uv" pip compile "${common[@]}" --extra llm --extra bot --extra discord -o requirements/cpu.lock
+"$uv" pip compile "${common[@]}" --extra llm --extra bot --extra discord --extra plot -o requirements/cpu.lock
 echo "torch==${TORCH_VERSION:-2.13.0}" > "$override.cuda"
 "$uv" pip compile "${common[@]}" --extra st --extra llm --extra bot --extra discord \
-    --override "$override.cuda" -o requirements/cuda.lock
+    --extra plot --override "$override.cuda" -o requirements/cuda.lock
 sed -i "s|--override $override.cuda|--override torch==${TORCH_VERSION:-2.13.0}|" requirements/cuda.lock
 # The override file's temporary path is not part of the lock.
 sed -i "s|--override $override|--override torch==${TORCH_VERSION:-2.13.0}+cpu|" requirements/dev.lock

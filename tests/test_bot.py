@@ -641,3 +641,56 @@ def test_member_gets_their_data_and_erases_it_from_a_private_chat(bot_app, fake,
     assert storage.member_data(42)["questions"] == []
     storage.close()
     assert "личном чате" in replies_to(fake, 83)[0]["text"]
+
+
+def test_repeats_come_from_the_cache_until_the_cited_post_changes(bot_app, fake, llm) -> None:
+    """The same question again is answered at once; after an edit of the post it cites, or
+    its /forget, the next one is answered afresh (no stale answer)."""
+    fake.admins.add((GROUP, 7))
+    channel = bot_app.catalog.get(CHANNEL_ID)
+    post = {
+        "message_id": 77,
+        "date": int(time.time()),
+        "chat": {"id": api_id(CHANNEL_ID), "type": "channel", "title": "Test channel"},
+        "text": "Новый бассейн на набережной откроется в мае, вход 300 рублей.",
+    }
+    llm.default = "x"  # drafts fail the check: each fresh answer is the extract of a post
+    question = "@pf_bot когда откроется бассейн на набережной?"
+
+    def answered() -> dict[int, tuple[int, int]]:
+        """Question message id -> (from the cache, the reply's message id)."""
+        rows = bot_app.storage._db.execute(  # pylint: disable=protected-access
+            "SELECT message_id, cached, reply_message_id FROM questions WHERE mode IN "
+            "('generated', 'extractive', 'refused')"
+        ).fetchall()
+        return {mid: (cached, reply) for mid, cached, reply in rows}
+
+    async def ask(mid: int, user: int) -> None:
+        fake.push(message=group_message(mid, question, user=user))
+        await until(lambda: mid in answered())
+
+    async def scenario(bot: Any) -> None:
+        fake.push(channel_post=post)
+        await until(lambda: channel.docs.get([77]))
+        await ask(30, 41)
+        await ask(31, 42)
+        edited = {**post, "text": "Бассейн на набережной откроется в июне.", "edit_date": 1}
+        fake.push(edited_channel_post=edited)
+        await until(lambda: "июне" in channel.docs.get([77])[77].text)
+        await ask(32, 43)
+        fake.push(message=group_message(33, "/forget https://t.me/testchan/77", user=7))
+        await until(lambda: replies_to(fake, 33))
+        await ask(34, 44)
+
+    run_bot(bot_app, scenario)
+    done = answered()
+    assert [done[mid][0] for mid in (30, 31, 32, 34)] == [0, 1, 0, 0]
+
+    def final(mid: int) -> str:
+        edits = [e["text"] for e in fake.sent("editMessageText") if e["message_id"] == done[mid][1]]
+        return edits[-1] if edits else replies_to(fake, mid)[-1]["text"]
+
+    (cached,) = replies_to(fake, 31)  # the answer itself: no placeholder, no model
+    assert cached["text"] == final(30) and "мае" in final(30) and "testchan/77" in final(30)
+    assert "июне" in final(32) and "мае" not in final(32)
+    assert "testchan/77" not in final(34)

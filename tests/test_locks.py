@@ -13,9 +13,9 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = {
-    "dev.lock": ("st", "llm", "bot", "dev"),
-    "cpu.lock": ("llm", "bot"),
-    "cuda.lock": ("st", "llm", "bot"),
+    "dev.lock": ("st", "llm", "bot", "plot", "dev"),
+    "cpu.lock": ("llm", "bot", "plot"),
+    "cuda.lock": ("st", "llm", "bot", "plot"),
 }
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\$")
 

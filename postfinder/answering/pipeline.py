@@ -63,6 +63,7 @@ class Answer:  # pylint: disable=too-many-instance-attributes
     lead: str = ""  # what a member reads first: the phrase, before any quoted evidence
     # What the span decision saw (fitted offline from evaluation records).
     signals: dict[str, float] = field(default_factory=dict)
+    cached: bool = False  # given again from the answer cache, without the model
 
     def render(self) -> str:
         """Answer text followed by its source links, as plain text."""

@@ -42,7 +42,7 @@ class Commands:
             return
         try:
             _, qid, vote = query.data.split(":")
-            stored = self.storage.vote(int(qid), query.from_user.id, int(vote))
+            stored = self.app.conversation.vote(int(qid), query.from_user.id, int(vote))
         except ValueError:
             stored = False
         code = (query.from_user.language_code or "en")[:2]
@@ -75,7 +75,7 @@ class Commands:
         if asked is not None:
             message = asked[0]
             report = stats_ops.format_stats(
-                stats_ops.stats_report(self.app, chat_id=message.chat.id)
+                stats_ops.stats_report(self.app, chat_id=message.chat.id, repeats=True, top=5)
             )
             await with_retry(lambda: message.reply_text(report))
 

@@ -18,6 +18,7 @@ from postfinder.downloads import RECOMMENDED, HuggingFaceHub, find_spec, list_pr
 from postfinder.operations import health as health_checks
 from postfinder.operations import maintenance, members
 from postfinder.operations import stats as stats_ops
+from postfinder.repeats.plot import plot_weeks
 from postfinder.settings import Settings, masked_dump
 
 
@@ -130,16 +131,31 @@ def health(
 def stats(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="Report period in days.", min=1)] = 30,
+    repeats: Annotated[
+        bool,
+        typer.Option("--repeats", help="Also what members keep asking, and the measures per week."),
+    ] = False,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(help="With --repeats: draw the weeks into this PNG file.", dir_okay=False),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """What members asked the bot, how it answered, and what the channel could not answer."""
+    if plot is not None and not repeats:
+        typer.echo("Error: --plot draws the repeats report; add --repeats.", err=True)
+        raise typer.Exit(2)
     with user_errors():
-        report = stats_ops.stats_report(open_app(ctx), days)
+        report = stats_ops.stats_report(open_app(ctx), days, repeats=repeats)
+        if plot is not None:
+            plot_weeks(report["repeats"]["weeks"], plot)
     typer.echo(
         json.dumps(report, ensure_ascii=False, indent=2)
         if json_out
         else stats_ops.format_stats(report)
     )
+    if plot is not None:
+        typer.echo(f"Chart written to {plot}", err=True)
 
 
 member_cli = typer.Typer(

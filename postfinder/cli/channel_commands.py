@@ -127,11 +127,16 @@ def ask(
     no_llm: Annotated[
         bool, typer.Option("--no-llm", help="Quote the best post instead of generating.")
     ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Answer afresh, not from the answer cache.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the channel's posts, with links to them."""
     with user_errors():
-        answer = queries.answer(open_app(ctx), question, channel, use_llm=not no_llm)
+        answer = queries.answer(
+            open_app(ctx), question, channel, use_llm=not no_llm, use_cache=not no_cache
+        )
     if json_out:
         data = asdict(answer)
         data["sources"] = [{"n": s.n, "id": s.id, "link": s.link} for s in answer.sources]

@@ -19,10 +19,12 @@ from typing import Protocol
 
 from postfinder.answering.pipeline import Answer, Answerer
 from postfinder.conversation.ratelimit import TokenBuckets
-from postfinder.conversation.storage import BotStorage
+from postfinder.conversation.storage import BotStorage, RepeatInfo
 from postfinder.errors import PostfinderError
 from postfinder.language import reply_language
 from postfinder.phrases import LANGUAGES, phrase
+from postfinder.repeats.cache import AnswerCache, Scope
+from postfinder.repeats.flow import Outcome, answer_through_cache, quick_lookup
 from postfinder.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,9 @@ class AnswererSource(Protocol):
     def answerer(self, channel: str | int | None = None, use_llm: bool = True) -> Answerer:
         """Return the answer pipeline of a channel."""
 
+    def cache_stamp(self, channel: int, use_llm: bool = True) -> str:
+        """Return what a cached answer of the channel must have been made under."""
+
 
 class Conversation:
     """Answers questions from any front end, one flow for all.
@@ -112,9 +117,11 @@ class Conversation:
         Whether chats answer questions without a mention unless their admins chose.
     unasked_min_probability
         What an answer to an unaddressed question needs (see `speaks_unasked`).
+    cache
+        Stored answers of repeated questions (None: every question runs the pipeline).
     """
 
-    def __init__(
+    def __init__(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
         answerers: AnswererSource,
         queue: WorkQueue,
@@ -124,6 +131,7 @@ class Conversation:
         edit_interval_s: float,
         default_auto: bool,
         unasked_min_probability: float = 1.0,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.answerers = answerers
         self.queue = queue
@@ -133,6 +141,7 @@ class Conversation:
         self.edit_interval_s = edit_interval_s
         self.default_auto = default_auto
         self.unasked_min_probability = unasked_min_probability
+        self.cache = cache
 
     def language(self, chat_id: int, text: str, fallback: str = "") -> str:
         """The chat's chosen language, else the one the text is written in.
@@ -181,30 +190,66 @@ class Conversation:
                 await self._notice(incoming, replier, phrase("rate", language))
             self.storage.finish_question(qid, "rate_limited", 0.0, None)
             return "rate_limited"
-        if not self.queue.try_reserve():
-            reply = await self._notice(incoming, replier, phrase("busy", language))
-            self.storage.finish_question(qid, "busy", 0.0, reply)
-            return "busy"
-        try:
-            if incoming.addressed:  # unasked: nothing shows until the bot is sure
-                await replier.working(language)
-        except BaseException:
-            self.queue.release()
-            raise
-        try:
-            answer = await self._run(incoming, replier, language)
-        except PostfinderError as exc:
-            log.warning("Could not answer %s: %s", qid, exc)
-            reply = await self._notice(incoming, replier, phrase("error", language))
-            self.storage.finish_question(qid, "error", 0.0, reply)
-            return "error"
+        scope = Scope(incoming.channel_id, incoming.thread_post, language)
+        outcome = self._quick(incoming, scope)
+        if outcome is None:  # not asked before: the pipeline runs, on the queue
+            if not self.queue.try_reserve():
+                reply = await self._notice(incoming, replier, phrase("busy", language))
+                self.storage.finish_question(qid, "busy", 0.0, reply)
+                return "busy"
+            try:
+                if incoming.addressed:  # unasked: nothing shows until the bot is sure
+                    await replier.working(language)
+            except BaseException:
+                self.queue.release()
+                raise
+            try:
+                outcome = await self._run(incoming, replier, scope)
+            except PostfinderError as exc:
+                log.warning("Could not answer %s: %s", qid, exc)
+                reply = await self._notice(incoming, replier, phrase("error", language))
+                self.storage.finish_question(qid, "error", 0.0, reply)
+                return "error"
+        return await self._finish(qid, incoming, replier, outcome, started)
+
+    async def _finish(
+        self, qid: int, incoming: Incoming, replier: Replier, outcome: Outcome, started: float
+    ) -> str:
+        """Deliver the answer (unless nobody asked and the bot is unsure) and record it."""
+        answer = outcome.answer
         elapsed_ms = (time.perf_counter() - started) * 1000
+        repeat = RepeatInfo(answer.cached, outcome.entry_id, outcome.key, outcome.vector)
         if not incoming.addressed and not speaks_unasked(answer, self.unasked_min_probability):
-            self.storage.finish_question(qid, "refused", elapsed_ms, None)
+            self.storage.finish_question(qid, "refused", elapsed_ms, None, repeat=repeat)
             return "silent"
         reply = await replier.deliver(answer, qid)
-        self.storage.finish_question(qid, answer.mode, elapsed_ms, reply)
+        self.storage.finish_question(qid, answer.mode, elapsed_ms, reply, repeat=repeat)
         return answer.mode
+
+    def _quick(self, incoming: Incoming, scope: Scope) -> Outcome | None:
+        """The stored answer of exactly this question, found before the work queue."""
+        if self.cache is None:
+            return None
+        try:
+            stamp = self.answerers.cache_stamp(incoming.channel_id)
+        except PostfinderError:
+            return None  # the pipeline tells the asker (a channel not indexed yet)
+        hit = quick_lookup(self.cache, scope, incoming.text, stamp)
+        return None if hit is None else Outcome(hit.answer, hit.entry_id)
+
+    def vote(self, question_id: int, user_id: int, vote: int) -> bool:
+        """Record a member's 👍/👎 on an answer; a 👎 ends the cached answer it gave.
+
+        Returns
+        -------
+        bool
+            False when the answer is unknown (erased, or never recorded).
+        """
+        stored = self.storage.vote(question_id, user_id, vote)
+        entry = self.storage.cache_entry(question_id) if stored and vote < 0 else None
+        if entry is not None and self.cache is not None:
+            self.cache.drop_entry(entry)
+        return stored
 
     @staticmethod
     async def _notice(incoming: Incoming, replier: Replier, text: str) -> int | None:
@@ -219,7 +264,7 @@ class Conversation:
             return self.chat_limits.first_refusal(incoming.chat_id)
         return None
 
-    async def _run(self, incoming: Incoming, replier: Replier, language: str) -> Answer:
+    async def _run(self, incoming: Incoming, replier: Replier, scope: Scope) -> Outcome:
         """Run the pipeline on the work queue, passing verified text to the replier."""
         progress: list[str] = []
         shown = [""]
@@ -229,12 +274,28 @@ class Conversation:
                 shown[0] = progress[-1]
                 await replier.progress(shown[0])
 
-        def job(cancel: threading.Event) -> Answer:
+        def job(cancel: threading.Event) -> Outcome:
             answerer = self.answerers.answerer(incoming.channel_id)
             context: tuple[int, ...] = ()
             if incoming.thread_post is not None:
                 channel = answerer.retriever.channel
                 context = (incoming.thread_post, *channel.neighbours(incoming.thread_post, 2))
-            return answerer.answer(incoming.text, True, progress.append, cancel, language, context)
+            if self.cache is None:
+                return Outcome(
+                    answerer.answer(
+                        incoming.text, True, progress.append, cancel, scope.language, context
+                    )
+                )
+            return answer_through_cache(
+                self.cache,
+                answerer,
+                incoming.text,
+                scope,
+                self.answerers.cache_stamp(incoming.channel_id),
+                asker=self.storage.pseudonym(incoming.user_id),
+                on_progress=progress.append,
+                cancel=cancel,
+                context=context,
+            )
 
         return await self.queue.run(job, True, tick, self.edit_interval_s)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from postfinder.errors import StoreError
+from postfinder.repeats.report import Asked
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -48,7 +49,58 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # Discord joined Telegram: which front end each question came through.
     "ALTER TABLE questions ADD COLUMN platform TEXT NOT NULL DEFAULT 'telegram'",
+    # Repeated questions: the answer cache, and what each question was (for the repeats
+    # report). ``norm`` and ``vector`` come from the member's words: retention clears
+    # them with the text.
+    """
+    CREATE TABLE answer_cache (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        vector BLOB,
+        answer TEXT NOT NULL,
+        posts TEXT NOT NULL,
+        refused INTEGER NOT NULL,
+        stamp TEXT NOT NULL,
+        asker TEXT,
+        created INTEGER NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX answer_cache_key ON answer_cache (channel_id, scope, key);
+    CREATE TABLE answer_cache_version (n INTEGER NOT NULL);
+    INSERT INTO answer_cache_version VALUES (0);
+    CREATE TRIGGER answer_cache_added AFTER INSERT ON answer_cache
+        BEGIN UPDATE answer_cache_version SET n = n + 1; END;
+    CREATE TRIGGER answer_cache_removed AFTER DELETE ON answer_cache
+        BEGIN UPDATE answer_cache_version SET n = n + 1; END;
+    ALTER TABLE questions ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE questions ADD COLUMN cache_id INTEGER;
+    ALTER TABLE questions ADD COLUMN norm TEXT;
+    ALTER TABLE questions ADD COLUMN vector BLOB;
+    CREATE INDEX questions_created ON questions (created);
+    """,
 )
+
+
+@dataclass(frozen=True)
+class RepeatInfo:
+    """What the repeats report needs of an answered question.
+
+    Attributes
+    ----------
+    cached
+        The answer came from the answer cache.
+    cache_id
+        The cache entry that gave or now holds the answer (a 👎 on it ends the entry).
+    norm, vector
+        The question's normal form and embedding (cleared with its text by retention).
+    """
+
+    cached: bool = False
+    cache_id: int | None = None
+    norm: str = ""
+    vector: Any = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +123,7 @@ class BotStorage:
     """
 
     def __init__(self, path: Path, secret_path: Path) -> None:
+        self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
@@ -135,15 +188,40 @@ class BotStorage:
             return None
         return int(cur.lastrowid or 0)
 
-    def finish_question(
-        self, question_id: int, mode: str, latency_ms: float, reply_message_id: int | None
+    def finish_question(  # pylint: disable=too-many-arguments
+        self,
+        question_id: int,
+        mode: str,
+        latency_ms: float,
+        reply_message_id: int | None,
+        *,
+        repeat: RepeatInfo | None = None,
     ) -> None:
-        """Store how a question was answered."""
+        """Store how a question was answered (and, for the repeats report, what it was)."""
+        info = repeat or RepeatInfo()
+        vector = None if info.vector is None else info.vector.astype("float32").tobytes()
         with self._db:
             self._db.execute(
-                "UPDATE questions SET mode = ?, latency_ms = ?, reply_message_id = ? WHERE id = ?",
-                (mode, latency_ms, reply_message_id, question_id),
+                "UPDATE questions SET mode = ?, latency_ms = ?, reply_message_id = ?, "
+                "cached = ?, cache_id = ?, norm = ?, vector = ? WHERE id = ?",
+                (
+                    mode,
+                    latency_ms,
+                    reply_message_id,
+                    int(info.cached),
+                    info.cache_id,
+                    info.norm or None,
+                    vector,
+                    question_id,
+                ),
             )
+
+    def cache_entry(self, question_id: int) -> int | None:
+        """The answer-cache entry that answered a question (None: not from the cache)."""
+        row = self._db.execute(
+            "SELECT cache_id FROM questions WHERE id = ?", (question_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def member_data(self, user_id: int) -> dict[str, Any]:
         """Everything stored about one member: their questions and their votes (GDPR Art. 15)."""
@@ -182,6 +260,8 @@ class BotStorage:
                 (asker,),
             )
             questions = self._db.execute("DELETE FROM questions WHERE asker = ?", (asker,)).rowcount
+            # Answers cached for their questions hold their words (the normal form).
+            self._db.execute("DELETE FROM answer_cache WHERE asker = ?", (asker,))
         return {"questions": int(questions), "votes": int(votes)}
 
     def vote(self, question_id: int, user_id: int, vote: int) -> bool:
@@ -197,11 +277,17 @@ class BotStorage:
         return True
 
     def purge(self, retention_days: int, now: float | None = None) -> int:
-        """Delete question texts older than the retention period; return how many."""
-        cutoff = int(time.time() if now is None else now) - retention_days * 86400
+        """Delete question texts older than the retention period, and cached answers that
+        expired or outlived it; return how many question texts went."""
+        at = time.time() if now is None else now
+        cutoff = int(at) - retention_days * 86400
         with self._db:
+            self._db.execute(
+                "DELETE FROM answer_cache WHERE expires <= ? OR created < ?", (at, cutoff)
+            )
             cur = self._db.execute(
-                "UPDATE questions SET question = NULL WHERE created < ? AND question IS NOT NULL",
+                "UPDATE questions SET question = NULL, norm = NULL, vector = NULL "
+                "WHERE created < ? AND (question IS NOT NULL OR norm IS NOT NULL)",
                 (cutoff,),
             )
         return cur.rowcount
@@ -229,6 +315,22 @@ class BotStorage:
                 )
 
     # -- reports ------------------------------------------------------------------------
+    def asked(self, days: int, chat_id: int | None = None, now: float | None = None) -> list[Asked]:
+        """The questions of the last ``days`` days (of one chat, or all), oldest first,
+        with what the repeats report needs: normal form, embedding, outcome, votes."""
+        since = int(time.time() if now is None else now) - days * 86400
+        where = "q.created >= ?" + (" AND q.chat_id = ?" if chat_id is not None else "")
+        args: tuple[Any, ...] = (since,) if chat_id is None else (since, chat_id)
+        rows = self._db.execute(
+            "SELECT q.id, q.channel_id, q.created, COALESCE(q.mode, 'pending'), q.cached, "
+            "q.question, q.norm, q.vector, q.asker, "
+            "COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0) "
+            f"FROM questions q LEFT JOIN feedback f ON f.question_id = q.id WHERE {where} "
+            "GROUP BY q.id ORDER BY q.created, q.id",
+            args,
+        ).fetchall()
+        return [Asked(*row) for row in rows]
+
     def stats(self, chat_id: int | None = None, days: int = 30, top: int = 10) -> dict[str, Any]:
         """Summarise questions, answer modes, feedback, latency and unanswered questions."""
         since = int(time.time()) - days * 86400

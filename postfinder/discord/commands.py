@@ -128,8 +128,11 @@ class Commands:
         if not interaction.permissions.manage_messages:
             await self.private(interaction, phrase("admins", self.language(interaction)))
             return
-        report = stats_ops.stats_report(self.app, chat_id=interaction.channel_id)
-        await self.private(interaction, stats_ops.format_stats(report))
+        report = stats_ops.stats_report(
+            self.app, chat_id=interaction.channel_id, repeats=True, top=5
+        )
+        text = stats_ops.format_stats(report)  # a message holds 2,000 characters
+        await self.private(interaction, text if len(text) <= 2000 else text[:1999] + "…")
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """A pressed 👍/👎 (one vote per member per answer, changeable) or erase button."""
@@ -147,7 +150,7 @@ class Commands:
             return
         try:
             _, qid, vote = custom_id.split(":")
-            stored = self.app.storage.vote(int(qid), interaction.user.id, int(vote))
+            stored = self.app.conversation.vote(int(qid), interaction.user.id, int(vote))
         except ValueError:
             stored = False
         await self.private(interaction, phrase("thanks", language) if stored else "?")

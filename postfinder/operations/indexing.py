@@ -15,7 +15,7 @@ from postfinder.errors import ExportError
 from postfinder.indexer import IndexReport
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo
-from postfinder.operations import calibration
+from postfinder.operations import cache, calibration
 from postfinder.operations.calibration import Calibration, Progress
 from postfinder.store.lock import DataDirBusyError
 
@@ -81,6 +81,7 @@ def index_export(
                 keep_missing=request.keep_missing,
                 allow_non_channel=request.allow_non_channel,
             )
+            cache.channel_changed(app, report.channel_id)
             calibrated = calibration.calibrate_if_changed(app, report, calibration_progress)
             line = app.catalog.get(report.channel_id).calibration()
     except DataDirBusyError as busy:
@@ -123,6 +124,7 @@ async def index_live_post(app: App, post: Post, title: str, link_prefix: str = "
         indexer.add_posts(channel, [post], refresh_lexical=False)
         channel.refresh_lexical_soon()
         channel.touch()
+        cache.posts_changed(app, post.channel_id, [post.id])
 
     await app.work_queue.run(add)
 
@@ -154,6 +156,7 @@ async def index_handed_over(app: App, folder: Path) -> IndexReport | None:
         while report is None:  # members' questions get the queue between batches
             report = await app.work_queue.run(step)
         done = report
+        cache.channel_changed(app, report.channel_id)
         await app.work_queue.run(lambda _cancel: calibration.calibrate_if_changed(app, done))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         log.warning("Handed-over export %s not indexed: %s", folder.name, exc)

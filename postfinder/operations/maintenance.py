@@ -12,6 +12,7 @@ from pathlib import Path
 from postfinder.app import App
 from postfinder.conversation.storage import BotStorage
 from postfinder.errors import ConfigError
+from postfinder.operations import cache
 from postfinder.operations.health import HEARTBEAT_FILE
 from postfinder.operations.indexing import watch_inbox
 
@@ -42,6 +43,7 @@ def reembed(app: App, selector: str | None = None) -> Rebuilt:
     with app.writing("reembed"):
         channel = app.catalog.resolve(selector)
         chunks = app.indexer().reembed(channel)
+        cache.channel_changed(app, channel.id)
         return Rebuilt(channel.id, channel.post_count(), chunks)
 
 
@@ -82,6 +84,8 @@ def repair(app: App, selector: str | None = None, reset_vectors: bool = False) -
             Rebuilt(channel.id, channel.post_count(), app.indexer().repair(channel))
             for channel in targets
         ]
+        for channel in targets:
+            cache.channel_changed(app, channel.id)
     return RepairOutcome(moved_to, rebuilt)
 
 

@@ -8,6 +8,7 @@ from postfinder.app import App
 from postfinder.channels import Channel
 from postfinder.errors import ConfigError
 from postfinder.ingest.post import parse_post_ref
+from postfinder.operations import cache
 
 
 def find_post(app: App, ref: str, channel: str | int | None = None) -> tuple[Channel, int]:
@@ -85,6 +86,7 @@ def forget_post(
         if not target.has_post(post_id):
             return Forgotten(target.id, post_id, False)
         indexer.remove_posts(target, [post_id], refresh_lexical=rebuild_now)
+        cache.posts_changed(app, target.id, [post_id])
         if not rebuild_now:
             target.refresh_lexical_soon()
             target.touch()

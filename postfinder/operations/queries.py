@@ -5,8 +5,12 @@ from __future__ import annotations
 from importlib import resources
 
 from postfinder.answering.pipeline import Answer
+from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.indexer import IndexReport
+from postfinder.language import reply_language
+from postfinder.repeats.cache import Scope
+from postfinder.repeats.flow import answer_through_cache
 from postfinder.retrieval import SearchMode, SearchResult
 
 SAMPLE_USERNAME = "postfinder_sample"
@@ -24,10 +28,25 @@ def search(
 
 
 def answer(
-    app: App, question: str, channel: str | int | None = None, use_llm: bool = True
+    app: App,
+    question: str,
+    channel: str | int | None = None,
+    use_llm: bool = True,
+    use_cache: bool = True,
 ) -> Answer:
-    """Answer a question from a channel's posts, with links to them (or refuse)."""
-    return app.answerer(channel, use_llm=use_llm).answer(question)
+    """Answer a question from a channel's posts, with links to them (or refuse).
+
+    A question asked before (in the bot or here) gets the stored answer, unless
+    ``use_cache`` is off or the cache is disabled in the settings.
+    """
+    answerer = app.answerer(channel, use_llm=use_llm)
+    cache = app.answer_cache if use_cache else None
+    if cache is None:
+        return answerer.answer(question, use_llm)
+    channel_id = answerer.retriever.channel.id
+    scope = Scope(channel_id, None, reply_language(focus_question(question) or question))
+    stamp = app.cache_stamp(channel_id, use_llm)
+    return answer_through_cache(cache, answerer, question, scope, stamp, use_llm=use_llm).answer
 
 
 def model_name(app: App, use_llm: bool = True) -> str | None:

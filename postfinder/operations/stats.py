@@ -6,18 +6,28 @@ import re
 from typing import Any
 
 from postfinder.app import App
+from postfinder.repeats.report import repeats_report
+from postfinder.repeats.rule import ParaphraseRule
 
 _LONG_NUMBER_RE = re.compile(r"\+?\d[\d\s().-]{3,}\d")
 
 
-def stats_report(app: App, days: int = 30, chat_id: int | None = None) -> dict[str, Any]:
+def stats_report(
+    app: App, days: int = 30, chat_id: int | None = None, repeats: bool = False, top: int = 10
+) -> dict[str, Any]:
     """The stats of the last ``days`` days (of one chat, or all), after retention ran.
 
     Question texts past the retention period are forgotten first, so a report never
-    shows what the owner promised to delete.
+    shows what the owner promised to delete. With ``repeats``, the report also holds
+    what members keep asking (`repeats_report`, under ``"repeats"``), judged by the
+    answer cache's paraphrase rule, with the ``top`` largest clusters.
     """
     app.storage.purge(app.settings.telegram.retention_days)
-    return app.storage.stats(chat_id=chat_id, days=days)
+    report = app.storage.stats(chat_id=chat_id, days=days)
+    if repeats:
+        rule = ParaphraseRule(app.settings.cache.min_similarity)
+        report["repeats"] = repeats_report(app.storage.asked(days, chat_id), rule, top)
+    return report
 
 
 def mask_numbers(text: str) -> str:
@@ -53,10 +63,52 @@ def format_stats(stats: dict[str, Any]) -> str:
             f"Answer time p50 {stats['latency_ms_p50'] / 1000:.1f} s, "
             f"p95 {stats['latency_ms_p95'] / 1000:.1f} s."
         )
-    if stats["top_unanswered"]:
+    if "repeats" in stats:
+        lines.extend(format_repeats(stats["repeats"]))
+    elif stats["top_unanswered"]:
         lines.append("Asked but not in the channel (write about these):")
         lines.extend(
             f"  {item['count']}× {mask_numbers(item['question'])}"
             for item in stats["top_unanswered"]
         )
     return "\n".join(lines)
+
+
+def format_repeats(report: dict[str, Any]) -> list[str]:
+    """The repeats part of a stats report, as lines of plain text."""
+    lines = [
+        f"Repeated questions: {report['repeats']} of {report['questions']} "
+        f"({report['repeat_share']:.0%}) repeat an earlier one."
+    ]
+    if report["weeks"]:
+        lines.append("Per week: questions, repeats, answered, 👍 more than 👎:")
+        lines.extend(
+            f"  {w['week']}: {w['questions']}, {w['repeat_share']:.0%}, "
+            f"{w['answered_share']:.0%}, {w['positive_share']:.0%}"
+            for w in report["weeks"]
+        )
+    if report["trend"]:
+        trend = report["trend"]
+        lines.append(
+            "Since the first week: repeats "
+            + ", answered ".join(
+                f"{trend[k] * 100:+.0f} points" for k in ("repeat_share", "answered_share")
+            )
+            + f", 👍 {trend['positive_share'] * 100:+.0f} points."
+        )
+    if report["clusters"]:
+        lines.append("Asked again and again:")
+    for item in report["clusters"]:
+        answered = item["answered"]
+        how = (
+            "no post about this yet"
+            if item["no_post"]
+            else f"answered {answered['generated'] + answered['extractive']}, "
+            f"refused {answered['refused']}, from the cache {item['cached']}"
+        )
+        lines.append(
+            f"  {item['size']}× by {item['members']} members ({how}; "
+            f"👍 {item['feedback']['up']} 👎 {item['feedback']['down']}): "
+            f"{mask_numbers(item['example'])}"
+        )
+    return lines
