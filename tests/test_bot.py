@@ -246,7 +246,9 @@ def test_retry_after_is_honoured(bot_app, fake, llm) -> None:
     assert len(replies_to(fake, 14)) == 2  # the refused call and the one that went through
 
 
-def _burst(bot_app, fake, llm, chats: int, per_chat: int) -> dict[tuple[int, int], list[dict]]:
+def _burst(
+    bot_app, fake, llm, chats: int, per_chat: int, distinct: bool = False
+) -> dict[tuple[int, int], list[dict]]:
     groups = {-1009100000000 - i: CHANNEL_ID for i in range(chats)}
     bot_app.settings.telegram.groups = groups
 
@@ -254,6 +256,8 @@ def _burst(bot_app, fake, llm, chats: int, per_chat: int) -> dict[tuple[int, int
         for number, chat in enumerate(groups):
             for i in range(per_chat):
                 text = "@pf_bot как продлить загранпаспорт?"
+                if distinct:  # else the others wait for the first one's answer, not in line
+                    text = f"@pf_bot как продлить загранпаспорт, вопрос {number * 10 + i}?"
                 user = 1000 + number * 100 + i  # distinct askers: no per-user limit applies
                 fake.push(message=group_message(100 + i, text, user=user, chat=chat))
         await until(
@@ -273,6 +277,7 @@ def test_burst_of_50_questions_from_10_chats(bot_app, fake, llm) -> None:
     llm.default, llm.delay = f"{NEWS[1]} [1]", 0.005
     replies = _burst(bot_app, fake, llm, chats=10, per_chat=5)
     assert len(replies) == 50 and all(len(r) == 1 for r in replies.values())
+    assert len(llm.history) == 1  # one answer written; the other 49 waited for it or reused it
     storage = BotStorage(bot_app.settings.bot_db, bot_app.settings.secret_file)
     assert storage.stats()["modes"]["generated"] == 50
     storage.close()
@@ -281,7 +286,7 @@ def test_burst_of_50_questions_from_10_chats(bot_app, fake, llm) -> None:
 def test_full_queue_answers_busy(bot_app, fake, llm) -> None:
     bot_app.settings.llm.queue_size = 2
     llm.default, llm.delay = f"{NEWS[1]} [1]", 0.02
-    replies = _burst(bot_app, fake, llm, chats=5, per_chat=2)
+    replies = _burst(bot_app, fake, llm, chats=5, per_chat=2, distinct=True)
     assert all(len(r) == 1 for r in replies.values())
     busy = [r for r in replies.values() if "через минуту" in r[0]["text"]]
     assert 1 <= len(busy) < len(replies)

@@ -29,6 +29,7 @@ from postfinder.repeats.keys import normal_form, same_terms, terms
 from postfinder.repeats.plot import plot_weeks
 from postfinder.repeats.report import repeats_report
 from postfinder.repeats.rule import ParaphraseRule
+from postfinder.settings import load_settings
 
 PASSPORT = "Как продлить загранпаспорт: заявление на Госуслугах, пошлина 6000 рублей [1]."
 
@@ -398,3 +399,52 @@ def test_cli_ask_says_whether_the_answer_came_from_the_cache(
     assert result.exit_code == 2 and "add --repeats" in result.stderr
     result = runner.invoke(cli, ["stats", "--repeats", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["repeats"]["questions"] == 0
+    chart = tmp_path / "weeks.png"
+    result = runner.invoke(cli, ["stats", "--repeats", "--plot", str(chart)])
+    assert result.exit_code == 1 and "nothing to draw yet" in result.stderr
+    settings = load_settings()
+    storage = BotStorage(settings.bot_db, settings.secret_file)
+    now = int(time.time())
+    record(storage, 1, "Когда откроется каток?", "generated", now - 8 * 86400, 1)
+    record(storage, 2, "когда откроется каток", "refused", now, 2)
+    storage.close()
+    result = runner.invoke(cli, ["stats", "--repeats", "--plot", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert "Repeated questions: 1 of 2 (50%) repeat an earlier one." in result.stdout
+    assert "  2× by 2 members (answered 1, refused 1, from the cache 0; 👍 0 👎 0): " in (
+        result.stdout
+    )
+    assert result.stderr == f"Chart written to {chart}\n"
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_burst_of_one_question_waits_for_one_answer(convo: App) -> None:
+    generator = convo.generator
+    assert isinstance(generator, FakeGenerator)
+    generator.delay = 0.02  # long enough for the others to arrive while it writes
+    convo.work_queue.max_waiting = 0  # no place in line: the others must not need one
+    repliers = [RecordingReplier() for _ in range(3)]
+
+    async def burst() -> list[str | None]:
+        asked = [
+            convo.conversation.ask(
+                Incoming(1, mid, 40 + mid, "Как продлить загранпаспорт?", CHANNEL_ID), replier
+            )
+            for mid, replier in enumerate(repliers)
+        ]
+        return list(await asyncio.gather(*asked))
+
+    assert asyncio.run(burst()) == ["generated"] * 3
+    assert model_calls(convo) == 1  # one answer written, given to all three
+    assert all(r.events == [("working", "ru"), ("deliver", PASSPORT)] for r in repliers)
+    assert sorted(r.cached for r in convo.storage.asked(days=1)) == [0, 1, 1]
+    convo.work_queue.max_waiting = 5
+    blank = [Incoming(1, 10 + i, 60 + i, "https://example.com", CHANNEL_ID) for i in range(2)]
+
+    async def links() -> list[str | None]:
+        return list(
+            await asyncio.gather(*(convo.conversation.ask(b, RecordingReplier()) for b in blank))
+        )
+
+    assert asyncio.run(links()) == ["refused", "refused"]
+    assert [r.cached for r in convo.storage.asked(days=1)[3:]] == [0, 0]  # nothing shared

@@ -11,10 +11,11 @@ model's queue or a "busy" notice, streaming verified text at most every
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from postfinder.answering.pipeline import Answer, Answerer
@@ -25,6 +26,7 @@ from postfinder.language import reply_language
 from postfinder.phrases import LANGUAGES, phrase
 from postfinder.repeats.cache import AnswerCache, Scope
 from postfinder.repeats.flow import Outcome, answer_through_cache, quick_lookup
+from postfinder.repeats.keys import normal_form
 from postfinder.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,11 @@ class Incoming:
     thread_post: int | None = None
     addressed: bool = True
     platform: str = "telegram"
+
+
+def _flight_key(incoming: Incoming, scope: Scope) -> tuple[object, ...]:
+    """What makes two questions the same while the first is being answered."""
+    return (scope.channel_id, scope.thread_post, scope.language, normal_form(incoming.text))
 
 
 def speaks_unasked(answer: Answer, min_probability: float) -> bool:
@@ -142,6 +149,7 @@ class Conversation:
         self.default_auto = default_auto
         self.unasked_min_probability = unasked_min_probability
         self.cache = cache
+        self._flights: dict[tuple[object, ...], asyncio.Future[Outcome | None]] = {}
 
     def language(self, chat_id: int, text: str, fallback: str = "") -> str:
         """The chat's chosen language, else the one the text is written in.
@@ -191,26 +199,61 @@ class Conversation:
             self.storage.finish_question(qid, "rate_limited", 0.0, None)
             return "rate_limited"
         scope = Scope(incoming.channel_id, incoming.thread_post, language)
-        outcome = self._quick(incoming, scope)
-        if outcome is None:  # not asked before: the pipeline runs, on the queue
-            if not self.queue.try_reserve():
-                reply = await self._notice(incoming, replier, phrase("busy", language))
-                self.storage.finish_question(qid, "busy", 0.0, reply)
-                return "busy"
-            try:
-                if incoming.addressed:  # unasked: nothing shows until the bot is sure
-                    await replier.working(language)
-            except BaseException:
-                self.queue.release()
-                raise
-            try:
-                outcome = await self._run(incoming, replier, scope)
-            except PostfinderError as exc:
-                log.warning("Could not answer %s: %s", qid, exc)
-                reply = await self._notice(incoming, replier, phrase("error", language))
-                self.storage.finish_question(qid, "error", 0.0, reply)
-                return "error"
+        outcome = self._quick(incoming, scope) or await self._answer(qid, incoming, replier, scope)
+        if isinstance(outcome, str):
+            return outcome  # busy or error, told and recorded
         return await self._finish(qid, incoming, replier, outcome, started)
+
+    async def _answer(
+        self, qid: int, incoming: Incoming, replier: Replier, scope: Scope
+    ) -> Outcome | str:
+        """A question not answered before: wait for the same question asked a moment ago
+        (a burst after a popular post waits for that one answer, not in line), else run
+        the pipeline on the queue. Returns the outcome, or what was told instead."""
+        key = _flight_key(incoming, scope)
+        flight = self._flights.get(key)
+        if flight is not None:
+            if incoming.addressed:
+                await replier.working(scope.language)
+            done = await asyncio.shield(flight)
+            if done is not None:
+                answer = replace(done.answer, question=incoming.text.strip(), cached=True)
+                return Outcome(answer, done.entry_id, done.key, done.vector)
+            return await self._queued(qid, incoming, replier, scope, shown=True)
+        if self.cache is None or not key[-1]:
+            return await self._queued(qid, incoming, replier, scope)
+        # Taken before any wait, so that a burst arriving at once follows the first.
+        flight = self._flights[key] = asyncio.get_running_loop().create_future()
+        outcome: Outcome | str = "error"
+        try:
+            outcome = await self._queued(qid, incoming, replier, scope)
+            return outcome
+        finally:
+            del self._flights[key]
+            # Busy, failed or cancelled: the others try on their own.
+            flight.set_result(outcome if isinstance(outcome, Outcome) else None)
+
+    async def _queued(
+        self, qid: int, incoming: Incoming, replier: Replier, scope: Scope, shown: bool = False
+    ) -> Outcome | str:
+        """Run the pipeline on the queue, or say "busy" or that it failed."""
+        if not self.queue.try_reserve():
+            reply = await self._notice(incoming, replier, phrase("busy", scope.language))
+            self.storage.finish_question(qid, "busy", 0.0, reply)
+            return "busy"
+        try:
+            if incoming.addressed and not shown:  # unasked: nothing shows until sure
+                await replier.working(scope.language)
+        except BaseException:
+            self.queue.release()
+            raise
+        try:
+            return await self._run(incoming, replier, scope)
+        except PostfinderError as exc:
+            log.warning("Could not answer %s: %s", qid, exc)
+            reply = await self._notice(incoming, replier, phrase("error", scope.language))
+            self.storage.finish_question(qid, "error", 0.0, reply)
+            return "error"
 
     async def _finish(
         self, qid: int, incoming: Incoming, replier: Replier, outcome: Outcome, started: float

@@ -7,6 +7,6 @@ where files go. Every function takes the wired `postfinder.app.App` first.
 
 Modules: `indexing` (exports, live posts, exports handed to a running bot),
 `posts` (forget one post), `calibration`, `maintenance` (reembed, repair, serve),
-`health`, `members` (a member's data: export, erase), `stats`, `queries` (search,
+`health`, `members` (a member's data: export, erase), `stats`, `cache` (what ends cached answers), `queries` (search,
 answer, the sample channel) and `evaluation` (measure retrieval and answers).
 """

@@ -74,6 +74,12 @@ def format_stats(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _short(text: str, limit: int = 120) -> str:
+    """A member's question cut to one line of a report."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def format_repeats(report: dict[str, Any]) -> list[str]:
     """The repeats part of a stats report, as lines of plain text."""
     lines = [
@@ -109,6 +115,6 @@ def format_repeats(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {item['size']}× by {item['members']} members ({how}; "
             f"👍 {item['feedback']['up']} 👎 {item['feedback']['down']}): "
-            f"{mask_numbers(item['example'])}"
+            f"{_short(mask_numbers(item['example']))}"
         )
     return lines
