@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
+from postfinder import __version__
 from postfinder.answering.pipeline import Answerer
 from postfinder.answering.refusal import RefusalModel
 from postfinder.channels import REFUSAL_FILE, Catalog, Channel
@@ -113,6 +114,9 @@ class App:
         """Stored answers of repeated questions (``None`` when ``cache.enabled`` is off)."""
         cfg = self.settings.cache
         if not cfg.enabled:
+            # Nothing stored earlier may be given after the cache is turned on again:
+            # while off, no edit or deletion ends its entries.
+            self.storage.clear_answer_cache()
             return None
         return AnswerCache(
             self.storage.path,  # the storage opened and migrated it
@@ -124,10 +128,11 @@ class App:
 
     @cached_property
     def _answer_conditions(self) -> str:
-        """A digest of the settings an answer depends on (models, retrieval, answering)."""
+        """A digest of what an answer depends on: PostFinder's version (its prompts and
+        shipped calibration) and the settings of models, retrieval and answering."""
         cfg = self.settings
         parts = (cfg.embedding, cfg.lexical, cfg.retrieval, cfg.llm, cfg.answer)
-        text = "|".join(part.model_dump_json() for part in parts)
+        text = "|".join([__version__, *(part.model_dump_json() for part in parts)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def cache_stamp(self, channel: int, use_llm: bool = True) -> str:

@@ -245,7 +245,11 @@ class AnswerSettings(BaseModel):
 class CacheSettings(BaseModel):
     """The answer cache: repeated questions answered at once, without the model."""
 
-    enabled: bool = Field(True, description="Give a repeated question the stored answer.")
+    enabled: bool = Field(
+        True,
+        description="Give a repeated question the stored answer (off: every question runs "
+        "the pipeline, and answers stored before are deleted).",
+    )
     ttl_hours: float = Field(
         168.0,
         gt=0,
@@ -256,7 +260,7 @@ class CacheSettings(BaseModel):
         6.0, gt=0, description="How long a refusal is given again (a new post ends it sooner)."
     )
     min_similarity: float = Field(
-        0.93,
+        0.92,
         gt=0,
         le=1.01,
         description="Cosine of two questions' embeddings from which their words are compared "

@@ -2,8 +2,9 @@
 
 The fakes every test module uses are defined here once: `make_app` (an App with the fake
 embedder and an in-memory store, closed after the test), `always_answer` and
-`always_refuse` (refusal decisions that ignore the retrieval scores) and
-`channel_refusal_file` (where a channel's own refusal decision is read from).
+`always_refuse` (refusal decisions that ignore the retrieval scores),
+`channel_refusal_file` (where a channel's own refusal decision is read from),
+`RecordingReplier` (a front end for the conversation service) and `convo_app`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from typing import Any
 
 import pytest
 
+from postfinder.answering.pipeline import Answer
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.embeddings.base import Embedder
 from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.generation.base import Generator
+from postfinder.generation.fake import FakeGenerator
 from postfinder.settings import Settings, load_settings
 from postfinder.store.vectors import MemoryVectorStore, VectorStore
 
@@ -252,3 +255,33 @@ async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
             return value
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+class RecordingReplier:
+    """A front end (`conversation.service.Replier`) that remembers what it was asked to show."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    async def working(self, language: str) -> None:
+        self.events.append(("working", language))
+
+    async def progress(self, text: str) -> None:
+        self.events.append(("progress", text))
+
+    async def deliver(self, answer: Answer, question_id: int) -> int | None:
+        self.events.append(("deliver", answer.answer))
+        return 1000 + question_id
+
+    async def notice(self, text: str) -> int | None:
+        self.events.append(("notice", text))
+        return 7
+
+
+@pytest.fixture
+def convo_app(make_app, write_export, always_answer) -> App:
+    """The test channel indexed, every question answered, a fake model that cites post 1."""
+    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
+    app.indexer().index_export(write_export(), username="testchan", progress=False)
+    always_answer.save(channel_refusal_file())
+    return app

@@ -161,14 +161,19 @@ def test_silent_outside_allowed_chats_and_for_bots(bot_app, fake, llm) -> None:
     assert {p["message_id"] for name, p in written if name == "setMessageReaction"} <= {9}
 
 
-def test_new_channel_post_is_found_and_edits_are_reindexed(bot_app, fake, llm) -> None:
-    channel = bot_app.catalog.get(CHANNEL_ID)
-    post = {
+def pool_post() -> dict[str, Any]:
+    """A new post of the test channel, as the Bot API sends it (post 77)."""
+    return {
         "message_id": 77,
         "date": int(time.time()),
         "chat": {"id": api_id(CHANNEL_ID), "type": "channel", "title": "Test channel"},
         "text": "Новый бассейн на набережной откроется в мае, вход 300 рублей.",
     }
+
+
+def test_new_channel_post_is_found_and_edits_are_reindexed(bot_app, fake, llm) -> None:
+    channel = bot_app.catalog.get(CHANNEL_ID)
+    post = pool_post()
 
     async def scenario(bot: Any) -> None:
         fake.push(channel_post=post)
@@ -653,12 +658,7 @@ def test_repeats_come_from_the_cache_until_the_cited_post_changes(bot_app, fake,
     its /forget, the next one is answered afresh (no stale answer)."""
     fake.admins.add((GROUP, 7))
     channel = bot_app.catalog.get(CHANNEL_ID)
-    post = {
-        "message_id": 77,
-        "date": int(time.time()),
-        "chat": {"id": api_id(CHANNEL_ID), "type": "channel", "title": "Test channel"},
-        "text": "Новый бассейн на набережной откроется в мае, вход 300 рублей.",
-    }
+    post = pool_post()
     llm.default = "x"  # drafts fail the check: each fresh answer is the extract of a post
     question = "@pf_bot когда откроется бассейн на набережной?"
 

@@ -212,7 +212,7 @@ def test_member_export_and_forget(settings) -> None:
     assert code == 0 and clock.monotonic() - started < 1.0
     data = json.loads(out)
     assert len(data["questions"]) == 1000 and data["votes"][0]["question_id"] == other
-    assert set(data) == {"pseudonym", "questions", "votes"}  # the id itself is not stored
+    assert set(data) == {"pseudonym", "questions", "votes", "cached_answers"}  # no user id
     assert all("user" not in key for key in data["questions"][0])
     code, out, _ = run("member", "forget", "4242")
     assert out == "Erased 1000 questions and 1 votes of 4242.\n"

@@ -4,45 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from conftest import CHANNEL_ID, NEWS, channel_refusal_file
+from conftest import CHANNEL_ID, RecordingReplier, channel_refusal_file
 
-from postfinder.answering.pipeline import Answer
 from postfinder.app import App
 from postfinder.conversation.service import Incoming
-from postfinder.generation.fake import FakeGenerator
 
 RATE_RU = "Слишком много вопросов подряд, подождите немного."
 BUSY_RU = "Сейчас я отвечаю на другие вопросы, спросите, пожалуйста, через минуту."
-
-
-class RecordingReplier:
-    """A front end that remembers what it was asked to show."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
-
-    async def working(self, language: str) -> None:
-        self.events.append(("working", language))
-
-    async def progress(self, text: str) -> None:
-        self.events.append(("progress", text))
-
-    async def deliver(self, answer: Answer, question_id: int) -> int | None:
-        self.events.append(("deliver", answer.answer))
-        return 1000 + question_id
-
-    async def notice(self, text: str) -> int | None:
-        self.events.append(("notice", text))
-        return 7
-
-
-@pytest.fixture
-def convo_app(make_app, write_export, always_answer) -> App:
-    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
-    app.indexer().index_export(write_export(), username="testchan", progress=False)
-    always_answer.save(channel_refusal_file())
-    return app
 
 
 def ask(app: App, incoming: Incoming) -> tuple[str | None, RecordingReplier]:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CHANNEL_ID, NEWS, channel_refusal_file
-from test_conversation import RecordingReplier
+from conftest import CHANNEL_ID, NEWS, RecordingReplier, channel_refusal_file
 from typer.testing import CliRunner
 
 from postfinder.answering.pipeline import Answer, Source
@@ -158,6 +157,19 @@ def cache_path(cache: AnswerCache) -> Path:
     return Path(cache._db.execute("PRAGMA database_list").fetchone()[2])  # noqa: SLF001
 
 
+def test_an_answer_made_while_its_posts_changed_is_not_stored(cache: AnswerCache) -> None:
+    scope = Scope(CHANNEL_ID, None, "ru")
+    before = cache.generation(CHANNEL_ID)
+    other = AnswerCache(cache_path(cache), ParaphraseRule(0.9), 3600, 60)
+    other.drop_posts(CHANNEL_ID, [3])  # another process: the post was edited meanwhile
+    other.close()
+    assert cache.put(scope, "когда каток", None, answer_for("a [1]."), "s", None, before) is None
+    now = cache.generation(CHANNEL_ID)
+    assert cache.put(scope, "когда каток", None, answer_for("a [1]."), "s", None, now)
+    cache.drop_all()
+    assert cache.count() == 0 and cache.generation(CHANNEL_ID) == now + 1
+
+
 def test_another_process_sees_new_and_ended_entries(cache: AnswerCache) -> None:
     scope = Scope(CHANNEL_ID, None, "ru")
     other = AnswerCache(cache_path(cache), ParaphraseRule(0.9), 3600, 60)
@@ -176,19 +188,16 @@ def test_cache_keeps_at_most_max_entries_per_channel(tmp_path: Path) -> None:
     BotStorage(tmp_path / "b.sqlite3", tmp_path / "k").close()
     small = AnswerCache(tmp_path / "b.sqlite3", ParaphraseRule(0.9), 3600, 60, max_entries=2)
     scope = Scope(CHANNEL_ID, None, "ru")
-    for i in range(3):
-        small.put(scope, f"вопрос {i}", unit(1, i, 0), answer_for(f"{i} [1]."), "s")
-    assert small.count(CHANNEL_ID) == 2 and small.find_text(scope, "вопрос 0", "s", "") is None
-    assert small.find_similar(scope, "вопрос 0", unit(1, 0, 0), "s", "") is None
+    keys = ["когда откроется каток", "каток когда откроется", "откроется каток когда"]
+    small.find_similar(scope, keys[0], unit(1, 0, 0), "s", "")  # its vectors in memory
+    ids = [
+        small.put(scope, key, unit(1, 0.05 * i, 0), answer_for(f"{i} [1]."), "s")
+        for i, key in enumerate(keys)
+    ]
+    assert small.count(CHANNEL_ID) == 2 and small.find_text(scope, keys[0], "s", "") is None
+    found = small.find_similar(scope, "каток откроется когда", unit(1, 0, 0), "s", "")
+    assert found is not None and found.entry_id == ids[1]  # the oldest went, the next is nearest
     small.close()
-
-
-@pytest.fixture
-def convo(make_app, write_export, always_answer) -> App:
-    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
-    app.indexer().index_export(write_export(), username="testchan", progress=False)
-    always_answer.save(channel_refusal_file())
-    return app
 
 
 def ask(app: App, incoming: Incoming) -> tuple[str | None, RecordingReplier]:
@@ -202,105 +211,114 @@ def model_calls(app: App) -> int:
     return len(generator.history)
 
 
-def test_a_repeated_question_is_answered_from_the_cache(convo: App) -> None:
-    assert ask(convo, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))[0] == (
+def test_a_repeated_question_is_answered_from_the_cache(convo_app: App) -> None:
+    assert ask(convo_app, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))[0] == (
         "generated"
     )
-    calls = model_calls(convo)
-    outcome, replier = ask(convo, Incoming(2, 1, 43, "как продлить загранпаспорт", CHANNEL_ID))
-    assert outcome == "generated" and model_calls(convo) == calls  # no model, no 👀
+    calls = model_calls(convo_app)
+    outcome, replier = ask(convo_app, Incoming(2, 1, 43, "как продлить загранпаспорт", CHANNEL_ID))
+    assert outcome == "generated" and model_calls(convo_app) == calls  # no model, no 👀
     assert replier.events == [("deliver", PASSPORT)]
-    outcome, replier = ask(convo, Incoming(2, 2, 44, "Загранпаспорт как продлить?", CHANNEL_ID))
+    outcome, replier = ask(convo_app, Incoming(2, 2, 44, "Загранпаспорт как продлить?", CHANNEL_ID))
     assert replier.events == [("working", "ru"), ("deliver", PASSPORT)]  # on the queue
-    assert model_calls(convo) == calls  # found by its embedding and words
-    rows = convo.storage.asked(days=1)
+    assert model_calls(convo_app) == calls  # found by its embedding and words
+    rows = convo_app.storage.asked(days=1)
     assert [(r.mode, r.cached) for r in rows] == [("generated", 0), ("generated", 1)] + [
         ("generated", 1)
     ]
     assert rows[0].norm == "как продлить загранпаспорт" and rows[0].vector is not None
     thread = Incoming(3, 1, 45, "Как продлить загранпаспорт?", CHANNEL_ID, thread_post=3)
-    ask(convo, thread)
-    assert model_calls(convo) == calls + 1  # under a post: cached per post
+    ask(convo_app, thread)
+    assert model_calls(convo_app) == calls + 1  # under a post: cached per post
 
 
-def test_a_thumbs_down_ends_the_cached_answer(convo: App) -> None:
+def test_a_thumbs_down_ends_the_cached_answer(convo_app: App) -> None:
     question = "Как продлить загранпаспорт?"
-    ask(convo, Incoming(1, 1, 42, question, CHANNEL_ID))
-    ask(convo, Incoming(1, 2, 43, question, CHANNEL_ID))
-    calls = model_calls(convo)
-    cached_qid = convo.storage.asked(days=1)[1].id
-    assert convo.conversation.vote(cached_qid, 50, 1)
-    ask(convo, Incoming(1, 3, 44, question, CHANNEL_ID))
-    assert model_calls(convo) == calls  # a 👍 keeps it
-    assert convo.conversation.vote(cached_qid, 51, -1)
-    ask(convo, Incoming(1, 4, 45, question, CHANNEL_ID))
-    assert model_calls(convo) == calls + 1  # answered afresh after the 👎
-    assert not convo.conversation.vote(99999, 51, -1)
+    ask(convo_app, Incoming(1, 1, 42, question, CHANNEL_ID))
+    ask(convo_app, Incoming(1, 2, 43, question, CHANNEL_ID))
+    calls = model_calls(convo_app)
+    cached_qid = convo_app.storage.asked(days=1)[1].id
+    assert convo_app.conversation.vote(cached_qid, 50, 1)
+    ask(convo_app, Incoming(1, 3, 44, question, CHANNEL_ID))
+    assert model_calls(convo_app) == calls  # a 👍 keeps it
+    assert convo_app.conversation.vote(cached_qid, 51, -1)
+    ask(convo_app, Incoming(1, 4, 45, question, CHANNEL_ID))
+    assert model_calls(convo_app) == calls + 1  # answered afresh after the 👎
+    assert not convo_app.conversation.vote(99999, 51, -1)
 
 
 def test_edits_deletions_reindexing_and_recalibration_end_cached_answers(
-    convo: App, write_export, always_answer
+    convo_app: App, write_export, always_answer
 ) -> None:
     question = "Как продлить загранпаспорт?"
-    convo.settings.answer.auto_calibrate = False  # the test's calibration stays
+    convo_app.settings.answer.auto_calibrate = False  # the test's calibration stays
 
     def fresh() -> bool:
-        before = model_calls(convo)
-        queries.answer(convo, question)
-        return model_calls(convo) == before + 1
+        before = model_calls(convo_app)
+        queries.answer(convo_app, question)
+        return model_calls(convo_app) == before + 1
 
     assert fresh() and not fresh()  # the CLI path shares the cache
     edited = Post(CHANNEL_ID, 3, 1_700_000_000, "Загранпаспорт: пошлина теперь 7000 рублей.")
-    asyncio.run(indexing.index_live_post(convo, edited, "Test channel"))
+    asyncio.run(indexing.index_live_post(convo_app, edited, "Test channel"))
     assert fresh() and not fresh()
-    posts.forget_post(convo, "https://t.me/testchan/3")
+    posts.forget_post(convo_app, "https://t.me/testchan/3")
     assert fresh() and not fresh()
-    indexing.index_export(convo, indexing.ExportRequest(write_export(), None, "testchan"))
+    indexing.index_export(convo_app, indexing.ExportRequest(write_export(), None, "testchan"))
     assert fresh() and not fresh()
     time.sleep(0.01)
     always_answer.save(channel_refusal_file())  # a new calibration file
     assert fresh()
-    assert queries.answer(convo, question, use_cache=False).cached is False
+    assert queries.answer(convo_app, question, use_cache=False).cached is False
 
 
-def test_refusals_are_cached_until_a_new_post(convo: App, always_refuse) -> None:
+def test_refusals_are_cached_until_a_new_post(convo_app: App, always_refuse) -> None:
     always_refuse.save(channel_refusal_file())
-    assert ask(convo, Incoming(1, 1, 42, "Где купить слона?", CHANNEL_ID))[0] == "refused"
-    outcome, replier = ask(convo, Incoming(1, 2, 43, "где купить слона", CHANNEL_ID))
+    assert ask(convo_app, Incoming(1, 1, 42, "Где купить слона?", CHANNEL_ID))[0] == "refused"
+    outcome, replier = ask(convo_app, Incoming(1, 2, 43, "где купить слона", CHANNEL_ID))
     assert outcome == "refused" and replier.events == [("deliver", "В канале нет поста об этом.")]
     new = Post(CHANNEL_ID, 99, 1_700_000_000, "Слонов продают в зоомагазине на Арбате.")
-    asyncio.run(indexing.index_live_post(convo, new, "Test channel"))
-    assert convo.answer_cache is not None and convo.answer_cache.count(CHANNEL_ID) == 0
+    asyncio.run(indexing.index_live_post(convo_app, new, "Test channel"))
+    assert convo_app.answer_cache is not None and convo_app.answer_cache.count(CHANNEL_ID) == 0
 
 
-def test_unasked_cached_refusal_stays_silent(convo: App, always_refuse) -> None:
+def test_unasked_cached_refusal_stays_silent(convo_app: App, always_refuse) -> None:
     always_refuse.save(channel_refusal_file())
-    ask(convo, Incoming(1, 1, 42, "Где купить слона?", CHANNEL_ID))
+    ask(convo_app, Incoming(1, 1, 42, "Где купить слона?", CHANNEL_ID))
     unasked = Incoming(1, 2, 44, "Где купить слона?", CHANNEL_ID, addressed=False)
-    outcome, replier = ask(convo, unasked)
+    outcome, replier = ask(convo_app, unasked)
     assert (outcome, replier.events) == ("silent", [])
+    assert [r.cached for r in convo_app.storage.asked(days=1)] == [0, 1]
 
 
-def test_erasure_and_retention_remove_cached_answers(convo: App) -> None:
-    ask(convo, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))
-    ask(convo, Incoming(1, 2, 43, "Когда откроется каток?", CHANNEL_ID))
-    cache = convo.answer_cache
+def test_erasure_and_retention_remove_cached_answers(convo_app: App) -> None:
+    ask(convo_app, Incoming(1, 1, 42, "Как продлить загранпаспорт?", CHANNEL_ID))
+    ask(convo_app, Incoming(1, 2, 43, "Когда откроется каток?", CHANNEL_ID))
+    cache = convo_app.answer_cache
     assert cache is not None and cache.count() == 2
-    members.forget_member(convo, 42)
+    members.forget_member(convo_app, 42)
     assert cache.count() == 1  # the entry made for member 42's question
-    convo.storage.purge(30, now=time.time() + 31 * 86400)
+    convo_app.storage.purge(30, now=time.time() + 31 * 86400)
     assert cache.count() == 0
-    assert convo.storage.asked(days=1000, now=time.time())[0].norm is None  # cleared too
+    assert convo_app.storage.asked(days=1000, now=time.time())[0].norm is None  # cleared too
 
 
 def test_cache_off_runs_the_pipeline_every_time(make_app, write_export, always_answer) -> None:
     app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
+    storage = app.storage
+    stored = AnswerCache(storage.path, ParaphraseRule(0.9), 3600, 60)
+    stored.put(
+        Scope(CHANNEL_ID, None, "ru"), "как продлить загранпаспорт", None, answer_for("x"), "s"
+    )
+    stored.close()
     app.settings.cache.enabled = False
     app.indexer().index_export(write_export(), username="testchan", progress=False)
     always_answer.save(channel_refusal_file())
     for mid in (1, 2):
         ask(app, Incoming(1, mid, 42 + mid, "Как продлить загранпаспорт?", CHANNEL_ID))
     assert model_calls(app) == 2 and app.answer_cache is None
+    # Turned off, nothing stored before survives: no edit would end it while off.
+    assert storage._db.execute("SELECT COUNT(*) FROM answer_cache").fetchone() == (0,)  # noqa
 
 
 def record(storage: BotStorage, mid: int, text: str, mode: str, created: int, user: int) -> int:
@@ -325,19 +343,28 @@ def test_repeats_report_clusters_and_weekly_measures(tmp_path: Path) -> None:
     record(storage, 5, "где купить слона", "refused", monday + week + 1, 4)
     record(storage, 6, "Во сколько закроется каток?", "generated", monday + week + 2, 5)
     storage.vote(first, 9, 1)
+    record(storage, 7, "Где купить слона?", "busy", monday + week + 3, 6)  # not counted
+    joined = record(storage, 8, "Метро Лесная когда откроют?", "generated", monday + 200, 7)
+    record(storage, 9, "Когда откроют метро Лесная?", "generated", monday + week + 4, 8)
+    vector = unit(1, 2, 3).tobytes()
+    storage._db.execute("UPDATE questions SET vector = ? WHERE id >= ?", (vector, joined))  # noqa
+    storage._db.commit()  # noqa: SLF001
     rows = storage.asked(days=30, now=monday + 8 * 86400)
     report = repeats_report(rows, ParaphraseRule(0.93))
-    assert (report["questions"], report["repeats"]) == (6, 3)
-    elephants, rink = report["clusters"]
+    assert (report["questions"], report["repeats"]) == (8, 4)
+    elephants, rink, metro = report["clusters"]  # the metro ones joined by embedding and words
+    assert (metro["size"], metro["example"]) == (2, "Метро Лесная когда откроют?")
     assert (elephants["size"], elephants["members"], elephants["no_post"]) == (3, 2, True)
     assert (rink["size"], rink["feedback"], rink["no_post"]) == (2, {"up": 1, "down": 0}, False)
     assert [w["week"] for w in report["weeks"]] == ["2025-12-01", "2025-12-08"]
-    assert [w["repeats"] for w in report["weeks"]] == [1, 2]
-    assert report["weeks"][0]["answered_share"] == pytest.approx(2 / 3)
-    assert report["weeks"][0]["positive_share"] == pytest.approx(1 / 3)
-    assert report["trend"]["answered_share"] == pytest.approx(1 / 3 - 2 / 3)
+    assert [w["repeats"] for w in report["weeks"]] == [1, 3]
+    assert report["weeks"][0]["answered_share"] == pytest.approx(3 / 4)
+    assert report["weeks"][0]["positive_share"] == pytest.approx(1 / 4)
+    assert report["trend"]["answered_share"] == pytest.approx(2 / 4 - 3 / 4)
+    later = repeats_report(rows, ParaphraseRule(0.93), since=monday + week)
+    assert (later["questions"], later["repeats"]) == (4, 3)  # repeats of the week before count
     text = "\n".join(stats_ops.format_repeats(report))
-    assert "Repeated questions: 3 of 6 (50%) repeat an earlier one." in text
+    assert "Repeated questions: 4 of 8 (50%) repeat an earlier one." in text
     assert "  3× by 2 members (no post about this yet; 👍 0 👎 0): Где купить слона?" in text
     storage.close()
 
@@ -394,7 +421,7 @@ def test_cli_ask_says_whether_the_answer_came_from_the_cache(
     assert second["answer"] == first["answer"] and second["sources"] == first["sources"]
     config = runner.invoke(cli, ["config"]).stdout
     assert "POSTFINDER_CACHE__ENABLED=True" in config
-    assert "POSTFINDER_CACHE__MIN_SIMILARITY=0.93" in config
+    assert "POSTFINDER_CACHE__MIN_SIMILARITY=0.92" in config
     result = runner.invoke(cli, ["stats", "--plot", str(tmp_path / "w.png")])
     assert result.exit_code == 2 and "add --repeats" in result.stderr
     result = runner.invoke(cli, ["stats", "--repeats", "--json"])
@@ -418,16 +445,16 @@ def test_cli_ask_says_whether_the_answer_came_from_the_cache(
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_burst_of_one_question_waits_for_one_answer(convo: App) -> None:
-    generator = convo.generator
+def test_a_burst_of_one_question_waits_for_one_answer(convo_app: App) -> None:
+    generator = convo_app.generator
     assert isinstance(generator, FakeGenerator)
     generator.delay = 0.02  # long enough for the others to arrive while it writes
-    convo.work_queue.max_waiting = 0  # no place in line: the others must not need one
+    convo_app.work_queue.max_waiting = 0  # no place in line: the others must not need one
     repliers = [RecordingReplier() for _ in range(3)]
 
     async def burst() -> list[str | None]:
         asked = [
-            convo.conversation.ask(
+            convo_app.conversation.ask(
                 Incoming(1, mid, 40 + mid, "Как продлить загранпаспорт?", CHANNEL_ID), replier
             )
             for mid, replier in enumerate(repliers)
@@ -435,16 +462,38 @@ def test_a_burst_of_one_question_waits_for_one_answer(convo: App) -> None:
         return list(await asyncio.gather(*asked))
 
     assert asyncio.run(burst()) == ["generated"] * 3
-    assert model_calls(convo) == 1  # one answer written, given to all three
+    assert model_calls(convo_app) == 1  # one answer written, given to all three
     assert all(r.events == [("working", "ru"), ("deliver", PASSPORT)] for r in repliers)
-    assert sorted(r.cached for r in convo.storage.asked(days=1)) == [0, 1, 1]
-    convo.work_queue.max_waiting = 5
+    assert sorted(r.cached for r in convo_app.storage.asked(days=1)) == [0, 1, 1]
+    convo_app.work_queue.max_waiting = 5
     blank = [Incoming(1, 10 + i, 60 + i, "https://example.com", CHANNEL_ID) for i in range(2)]
 
     async def links() -> list[str | None]:
         return list(
-            await asyncio.gather(*(convo.conversation.ask(b, RecordingReplier()) for b in blank))
+            await asyncio.gather(
+                *(convo_app.conversation.ask(b, RecordingReplier()) for b in blank)
+            )
         )
 
     assert asyncio.run(links()) == ["refused", "refused"]
-    assert [r.cached for r in convo.storage.asked(days=1)[3:]] == [0, 0]  # nothing shared
+    assert [r.cached for r in convo_app.storage.asked(days=1)[3:]] == [0, 0]  # nothing shared
+
+
+def test_ask_answers_without_the_cache_when_its_database_cannot_open(
+    make_app, write_export, always_answer, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(FakeGenerator(default=f"{NEWS[1]} [1]"))
+    app.indexer().index_export(write_export(), username="testchan", progress=False)
+    always_answer.save(channel_refusal_file())
+    app.settings.bot_db.mkdir(parents=True)  # a folder where the database should be
+    answer = queries.answer(app, "Как продлить загранпаспорт?")
+    assert answer.mode == "generated" and not answer.cached
+    assert "Answering without the answer cache: Cannot open the bot database" in caplog.text
+
+
+def test_stats_count_the_answers_given_again(convo_app: App) -> None:
+    for mid in (1, 2, 3):
+        ask(convo_app, Incoming(1, mid, 40 + mid, "Как продлить загранпаспорт?", CHANNEL_ID))
+    text = stats_ops.format_stats(stats_ops.stats_report(convo_app, repeats=True))
+    assert "Generated 3 (100%), extractive 0 (0%), refused 0 (0%), busy 0; 2 given again" in text
+    assert "  3× by 3 members (answered 3, refused 0, from the cache 2; 👍 0 👎 0): " in text

@@ -21,7 +21,7 @@ from typing import Protocol
 from postfinder.answering.pipeline import Answer, Answerer
 from postfinder.conversation.ratelimit import TokenBuckets
 from postfinder.conversation.storage import BotStorage, RepeatInfo
-from postfinder.errors import PostfinderError
+from postfinder.errors import PostfinderError, StoreError
 from postfinder.language import reply_language
 from postfinder.phrases import LANGUAGES, phrase
 from postfinder.repeats.cache import AnswerCache, Scope
@@ -216,9 +216,9 @@ class Conversation:
             if incoming.addressed:
                 await replier.working(scope.language)
             done = await asyncio.shield(flight)
-            if done is not None:
+            if done is not None and done.entry_id is not None:  # stored: complete, current
                 answer = replace(done.answer, question=incoming.text.strip(), cached=True)
-                return Outcome(answer, done.entry_id, done.key, done.vector)
+                return Outcome(answer, done.entry_id, done.key)  # the others' words stay theirs
             return await self._queued(qid, incoming, replier, scope, shown=True)
         if self.cache is None or not key[-1]:
             return await self._queued(qid, incoming, replier, scope)
@@ -278,7 +278,9 @@ class Conversation:
         except PostfinderError:
             return None  # the pipeline tells the asker (a channel not indexed yet)
         hit = quick_lookup(self.cache, scope, incoming.text, stamp)
-        return None if hit is None else Outcome(hit.answer, hit.entry_id)
+        return (
+            None if hit is None else Outcome(hit.answer, hit.entry_id, normal_form(incoming.text))
+        )
 
     def vote(self, question_id: int, user_id: int, vote: int) -> bool:
         """Record a member's 👍/👎 on an answer; a 👎 ends the cached answer it gave.
@@ -291,7 +293,10 @@ class Conversation:
         stored = self.storage.vote(question_id, user_id, vote)
         entry = self.storage.cache_entry(question_id) if stored and vote < 0 else None
         if entry is not None and self.cache is not None:
-            self.cache.drop_entry(entry)
+            try:
+                self.cache.drop_entry(entry)
+            except StoreError as exc:  # the vote is stored; the entry ends with its time
+                log.warning("%s", exc)
         return stored
 
     @staticmethod
@@ -318,6 +323,8 @@ class Conversation:
                 await replier.progress(shown[0])
 
         def job(cancel: threading.Event) -> Outcome:
+            # The stamp first: a calibration replaced meanwhile then only costs a miss.
+            stamp = self.answerers.cache_stamp(incoming.channel_id)
             answerer = self.answerers.answerer(incoming.channel_id)
             context: tuple[int, ...] = ()
             if incoming.thread_post is not None:
@@ -334,7 +341,7 @@ class Conversation:
                 answerer,
                 incoming.text,
                 scope,
-                self.answerers.cache_stamp(incoming.channel_id),
+                stamp,
                 asker=self.storage.pseudonym(incoming.user_id),
                 on_progress=progress.append,
                 cancel=cancel,

@@ -79,6 +79,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE questions ADD COLUMN norm TEXT;
     ALTER TABLE questions ADD COLUMN vector BLOB;
     CREATE INDEX questions_created ON questions (created);
+    CREATE TABLE answer_cache_drops (channel_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
     """,
 )
 
@@ -216,6 +217,11 @@ class BotStorage:
                 ),
             )
 
+    def clear_answer_cache(self) -> int:
+        """Delete every cached answer; return how many."""
+        with self._db:
+            return int(self._db.execute("DELETE FROM answer_cache").rowcount)
+
     def cache_entry(self, question_id: int) -> int | None:
         """The answer-cache entry that answered a question (None: not from the cache)."""
         row = self._db.execute(
@@ -224,16 +230,17 @@ class BotStorage:
         return None if row is None or row[0] is None else int(row[0])
 
     def member_data(self, user_id: int) -> dict[str, Any]:
-        """Everything stored about one member: their questions and their votes (GDPR Art. 15)."""
+        """Everything stored about one member (GDPR Art. 15): their questions, their votes
+        and the answers cached for their questions."""
         asker = self.pseudonym(user_id)
         self._db.row_factory = sqlite3.Row
         try:
             questions = [
                 dict(row)
                 for row in self._db.execute(
-                    "SELECT id, platform, chat_id, message_id, channel_id, question, mode, "
-                    "latency_ms, reply_message_id, created FROM questions WHERE asker = ? "
-                    "ORDER BY id",
+                    "SELECT id, platform, chat_id, message_id, channel_id, question, norm, mode, "
+                    "cached, latency_ms, reply_message_id, created, vector IS NOT NULL AS "
+                    "has_embedding FROM questions WHERE asker = ? ORDER BY id",
                     (asker,),
                 )
             ]
@@ -245,9 +252,22 @@ class BotStorage:
                     (asker,),
                 )
             ]
+            cached = [
+                dict(row)
+                for row in self._db.execute(
+                    "SELECT id, channel_id, key AS question, answer, created FROM answer_cache "
+                    "WHERE asker = ? ORDER BY id",
+                    (asker,),
+                )
+            ]
         finally:
             self._db.row_factory = None
-        return {"pseudonym": asker, "questions": questions, "votes": votes}
+        return {
+            "pseudonym": asker,
+            "questions": questions,
+            "votes": votes,
+            "cached_answers": cached,
+        }
 
     def forget_member(self, user_id: int) -> dict[str, int]:
         """Erase a member's questions, the answers' records and their votes (GDPR Art. 17)."""
@@ -350,6 +370,9 @@ class BotStorage:
                 args,
             ).fetchall()
         )
+        cached = self._db.execute(
+            f"SELECT COUNT(*) FROM questions WHERE {where} AND cached = 1", args
+        ).fetchone()[0]
         latencies = [
             r[0]
             for r in self._db.execute(
@@ -385,6 +408,7 @@ class BotStorage:
                 m: (modes.get(m, 0) / total if total else 0.0)
                 for m in ("generated", "extractive", "refused")
             },
+            "cached": int(cached),
             "feedback": {"up": votes.get(1, 0), "down": votes.get(-1, 0)},
             "latency_ms_p50": pct(0.5),
             "latency_ms_p95": pct(0.95),

@@ -22,7 +22,7 @@ from postfinder.discord.replier import MessageReplier
 from postfinder.ingest.discord_export import link_prefix
 from postfinder.ingest.post import Post
 from postfinder.ingest.telegram_export import ChatInfo
-from postfinder.operations import indexing, posts
+from postfinder.operations import cache, indexing, posts
 from postfinder.settings import DiscordSettings
 from postfinder.text import looks_like_question
 
@@ -187,6 +187,7 @@ class PostFinderDiscord(discord.Client):
             indexer = self.app.indexer()
             channel = indexer.open_channel(info)
             indexer.add_posts(channel, batch, refresh_lexical=False)
+            cache.posts_changed(self.app, channel.id, [post.id for post in batch])
             if refresh:  # BM25 once per history read, not once per batch
                 channel.refresh_lexical_soon()
             channel.set_meta(**{CURSOR: str(last)})

@@ -3,6 +3,7 @@ and /stats. Each calls one operation; private replies are ephemeral (only the me
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -128,8 +129,8 @@ class Commands:
         if not interaction.permissions.manage_messages:
             await self.private(interaction, phrase("admins", self.language(interaction)))
             return
-        report = stats_ops.stats_report(
-            self.app, chat_id=interaction.channel_id, repeats=True, top=5
+        report = await asyncio.to_thread(
+            stats_ops.stats_report, self.app, chat_id=interaction.channel_id, repeats=True, top=5
         )
         text = stats_ops.format_stats(report)  # a message holds 2,000 characters
         await self.private(interaction, text if len(text) <= 2000 else text[:1999] + "…")

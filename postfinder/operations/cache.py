@@ -28,7 +28,20 @@ def posts_changed(app: App, channel_id: int, post_ids: list[int]) -> int:
     return dropped
 
 
+def healed(app: App, channel_id: int, counts: tuple[int, int]) -> int:
+    """After a crash was healed: posts re-embedded or removed end all the channel's answers
+    (which posts changed is not known any more)."""
+    return channel_changed(app, channel_id) if any(counts) else 0
+
+
 def channel_changed(app: App, channel_id: int) -> int:
     """The channel was re-indexed or re-embedded: all its cached answers go."""
     cache = app.answer_cache
     return 0 if cache is None else cache.drop_channel(channel_id)
+
+
+def all_changed(app: App) -> int:
+    """An export was indexed (or failed half-way), whose channel may not be known yet:
+    every cached answer goes."""
+    cache = app.answer_cache
+    return 0 if cache is None else cache.drop_all()

@@ -73,15 +73,17 @@ def index_export(
     """
     try:
         with app.writing("index"):
-            report = app.indexer().index_export(
-                request.path,
-                request.chat,
-                request.username,
-                progress=progress,
-                keep_missing=request.keep_missing,
-                allow_non_channel=request.allow_non_channel,
-            )
-            cache.channel_changed(app, report.channel_id)
+            try:
+                report = app.indexer().index_export(
+                    request.path,
+                    request.chat,
+                    request.username,
+                    progress=progress,
+                    keep_missing=request.keep_missing,
+                    allow_non_channel=request.allow_non_channel,
+                )
+            finally:  # batches written before a failure changed posts too
+                cache.all_changed(app)
             calibrated = calibration.calibrate_if_changed(app, report, calibration_progress)
             line = app.catalog.get(report.channel_id).calibration()
     except DataDirBusyError as busy:
@@ -118,6 +120,8 @@ async def index_live_post(app: App, post: Post, title: str, link_prefix: str = "
     """
     indexer = app.indexer()
     indexer.stage(app.catalog.get(post.channel_id, create=True), [post])
+    # At once, before the queue: no member gets the old answer while the edit waits.
+    cache.posts_changed(app, post.channel_id, [post.id])
 
     def add(_cancel: threading.Event) -> None:
         channel = indexer.open_channel(ChatInfo(post.channel_id, title, "channel", link_prefix))
@@ -153,10 +157,12 @@ async def index_handed_over(app: App, folder: Path) -> IndexReport | None:
 
     try:
         report = None
-        while report is None:  # members' questions get the queue between batches
-            report = await app.work_queue.run(step)
+        try:
+            while report is None:  # members' questions get the queue between batches
+                report = await app.work_queue.run(step)
+        finally:  # batches written before a failure changed posts too
+            cache.all_changed(app)
         done = report
-        cache.channel_changed(app, report.channel_id)
         await app.work_queue.run(lambda _cancel: calibration.calibrate_if_changed(app, done))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         log.warning("Handed-over export %s not indexed: %s", folder.name, exc)

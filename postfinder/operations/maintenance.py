@@ -98,7 +98,10 @@ def heal_all(app: App) -> dict[int, tuple[int, int]]:
         Channel id -> (posts re-embedded, posts removed).
     """
     with app.writing("heal"):
-        return {channel.id: app.indexer().heal(channel) for channel in app.catalog.all()}
+        done = {channel.id: app.indexer().heal(channel) for channel in app.catalog.all()}
+        for channel_id, counts in done.items():
+            cache.healed(app, channel_id, counts)
+        return done
 
 
 def serve(app: App, run: Callable[[App], None]) -> None:

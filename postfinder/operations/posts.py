@@ -82,7 +82,7 @@ def forget_post(
     with app.writing("forget-post"):
         target, post_id = find_post(app, ref, channel)
         indexer = app.indexer()
-        indexer.heal(target)
+        cache.healed(app, target.id, indexer.heal(target))
         if not target.has_post(post_id):
             return Forgotten(target.id, post_id, False)
         indexer.remove_posts(target, [post_id], refresh_lexical=rebuild_now)

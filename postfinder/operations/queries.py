@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from postfinder.answering.pipeline import Answer
 from postfinder.answering.question import focus_question
 from postfinder.app import App
+from postfinder.errors import StoreError
 from postfinder.indexer import IndexReport
 from postfinder.language import reply_language
-from postfinder.repeats.cache import Scope
+from postfinder.repeats.cache import AnswerCache, Scope
 from postfinder.repeats.flow import answer_through_cache
 from postfinder.retrieval import SearchMode, SearchResult
 
 SAMPLE_USERNAME = "postfinder_sample"
+log = logging.getLogger(__name__)
 
 
 def search(
@@ -39,14 +42,24 @@ def answer(
     A question asked before (in the bot or here) gets the stored answer, unless
     ``use_cache`` is off or the cache is disabled in the settings.
     """
-    answerer = app.answerer(channel, use_llm=use_llm)
-    cache = app.answer_cache if use_cache else None
+    cache = _cache(app) if use_cache else None
     if cache is None:
-        return answerer.answer(question, use_llm)
-    channel_id = answerer.retriever.channel.id
+        return app.answerer(channel, use_llm=use_llm).answer(question, use_llm)
+    channel_id = app.retriever(channel).channel.id
+    stamp = app.cache_stamp(channel_id, use_llm)  # before the pipeline reads anything
+    answerer = app.answerer(channel_id, use_llm=use_llm)
     scope = Scope(channel_id, None, reply_language(focus_question(question) or question))
-    stamp = app.cache_stamp(channel_id, use_llm)
     return answer_through_cache(cache, answerer, question, scope, stamp, use_llm=use_llm).answer
+
+
+def _cache(app: App) -> AnswerCache | None:
+    """The answer cache, or None (with a warning) when its database cannot be opened:
+    a read-only data directory still answers, only without the cache."""
+    try:
+        return app.answer_cache
+    except StoreError as exc:
+        log.warning("Answering without the answer cache: %s", exc)
+        return None
 
 
 def model_name(app: App, use_llm: bool = True) -> str | None:
@@ -59,4 +72,7 @@ def index_sample(app: App) -> IndexReport:
     """Index the sample channel that ships with PostFinder (for `postfinder demo`)."""
     sample = resources.files("postfinder") / "sample" / "result.json"
     with resources.as_file(sample) as path, app.writing("demo"):
-        return app.indexer().index_export(path, username=SAMPLE_USERNAME, progress=False)
+        report = app.indexer().index_export(path, username=SAMPLE_USERNAME, progress=False)
+        if app.answer_cache is not None:
+            app.answer_cache.drop_channel(report.channel_id)
+        return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from postfinder.app import App
@@ -26,7 +27,12 @@ def stats_report(
     report = app.storage.stats(chat_id=chat_id, days=days)
     if repeats:
         rule = ParaphraseRule(app.settings.cache.min_similarity)
-        report["repeats"] = repeats_report(app.storage.asked(days, chat_id), rule, top)
+        # A question of the period may repeat one asked before it, as far back as
+        # retention kept the texts.
+        history = days + app.settings.telegram.retention_days
+        since = int(time.time()) - days * 86400
+        rows = app.storage.asked(history, chat_id)
+        report["repeats"] = repeats_report(rows, rule, top, since)
     return report
 
 
@@ -48,7 +54,8 @@ def format_stats(stats: dict[str, Any]) -> str:
         f"Last {stats['days']} days: {stats['questions']} questions.",
         f"Generated {modes['generated']} ({shares['generated']:.0%}), extractive "
         f"{modes['extractive']} ({shares['extractive']:.0%}), refused {modes['refused']} "
-        f"({shares['refused']:.0%}), busy {modes['busy']}.",
+        f"({shares['refused']:.0%}), busy {modes['busy']}"
+        + (f"; {stats['cached']} given again from the cache." if stats.get("cached") else "."),
         f"Feedback: 👍 {stats['feedback']['up']}  👎 {stats['feedback']['down']}.",
     ]
     if set(stats.get("platforms", {})) - {"telegram"}:  # say so once Discord is in use
@@ -65,7 +72,7 @@ def format_stats(stats: dict[str, Any]) -> str:
         )
     if "repeats" in stats:
         lines.extend(format_repeats(stats["repeats"]))
-    elif stats["top_unanswered"]:
+    if stats["top_unanswered"]:
         lines.append("Asked but not in the channel (write about these):")
         lines.extend(
             f"  {item['count']}× {mask_numbers(item['question'])}"

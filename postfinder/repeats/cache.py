@@ -13,13 +13,15 @@ under other conditions is never given.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +31,21 @@ from postfinder.errors import StoreError
 from postfinder.repeats.rule import ParaphraseRule
 
 Vector = npt.NDArray[np.float32]
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn a database failure ("database is locked" after the timeout, a full disk)
+    into a `StoreError` that callers handle like any store's."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"The answer cache failed ({exc}); it is skipped.") from exc
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -117,8 +134,10 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
         max_entries: int = 10000,
     ) -> None:
         try:
-            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self._db = sqlite3.connect(path, timeout=5, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Lookups before the queue read here: under WAL they never wait for a writer.
+            self._reader = sqlite3.connect(path, timeout=5, check_same_thread=False)
             self._seen = self._version()
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the answer cache in {path}: {exc}") from exc
@@ -127,18 +146,21 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
         self.refusal_ttl_s = refusal_ttl_s
         self.max_entries = max_entries
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._blocks: dict[tuple[int, str, str], _Block] = {}
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connections."""
         self._db.close()
+        self._reader.close()
 
     # -- lookups --------------------------------------------------------------------------
+    @_guarded
     def find_text(self, scope: Scope, key: str, stamp: str, question: str) -> Hit | None:
         """The entry whose normal form is ``key`` (no model, no embedding)."""
         started = time.perf_counter()
-        with self._lock:
-            row = self._db.execute(
+        with self._read_lock:
+            row = self._reader.execute(
                 "SELECT id, answer FROM answer_cache WHERE channel_id = ? AND scope = ? AND "
                 "key = ? AND stamp = ? AND expires > ? ORDER BY id DESC LIMIT 1",
                 (scope.channel_id, scope.tag, key, stamp, time.time()),
@@ -147,6 +169,7 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
             return None
         return Hit(int(row[0]), self._answer(question, row[1], started), 1.0)
 
+    @_guarded
     def find_similar(
         self, scope: Scope, key: str, vector: Vector, stamp: str, question: str
     ) -> Hit | None:
@@ -171,6 +194,21 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
         return cached_answer(question, json.loads(stored), (time.perf_counter() - started) * 1000)
 
     # -- writes ---------------------------------------------------------------------------
+    @_guarded
+    def generation(self, channel_id: int) -> int:
+        """How many times the channel's answers were ended: taken before an answer is made,
+        so that `put` can tell whether its posts changed meanwhile (in any process)."""
+        with self._lock:
+            return self._generation(channel_id)
+
+    def _generation(self, channel_id: int) -> int:
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(n), 0) FROM answer_cache_drops WHERE channel_id IN (?, 0)",
+            (channel_id,),
+        ).fetchone()
+        return int(row[0])
+
+    @_guarded
     def put(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
         scope: Scope,
@@ -179,13 +217,22 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
         answer: Answer,
         stamp: str,
         asker: str | None = None,
-    ) -> int:
-        """Store ``answer`` for the question ``key``; return the entry's id."""
+        generation: int | None = None,
+    ) -> int | None:
+        """Store ``answer`` for the question ``key``; return the entry's id.
+
+        With ``generation`` (from `generation`, taken before the answer was made), nothing
+        is stored when the channel's answers were ended since: the answer may rest on a
+        post that was edited or deleted meanwhile. Returns None then.
+        """
         now = time.time()
         life = self.refusal_ttl_s if answer.mode == "refused" else self.ttl_s
         posts = " ".join(str(s.id) for s in answer.sources)
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
         with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # the check and the insert as one
+            if generation is not None and self._generation(scope.channel_id) != generation:
+                return None
             entry = self._db.execute(
                 "INSERT INTO answer_cache (channel_id, scope, key, vector, answer, posts, refused, "
                 "stamp, asker, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -220,26 +267,31 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
         return int(entry or 0)
 
     def drop_posts(self, channel_id: int, post_ids: list[int]) -> int:
-        """Forget the answers that cite any of ``post_ids`` (edited or deleted posts)."""
-        clauses = " OR ".join("posts LIKE ?" for _ in post_ids)
+        """Forget the answers that cite any of ``post_ids`` (edited or deleted posts), and
+        those given in their comment threads (the post was their context)."""
+        clauses = " OR ".join("posts LIKE ? OR scope LIKE ?" for _ in post_ids)
         if not clauses:
-            return 0
-        return self._drop(
-            f"channel_id = ? AND ({clauses})", (channel_id, *(f"% {p} %" for p in post_ids))
-        )
+            return self._drop("0", (), channel_id)
+        args = [arg for p in post_ids for arg in (f"% {p} %", f"{p}:%")]
+        return self._drop(f"channel_id = ? AND ({clauses})", (channel_id, *args), channel_id)
 
     def drop_channel(self, channel_id: int) -> int:
         """Forget every answer of a channel (re-indexed, recalibrated, re-embedded)."""
-        return self._drop("channel_id = ?", (channel_id,))
+        return self._drop("channel_id = ?", (channel_id,), channel_id)
+
+    def drop_all(self) -> int:
+        """Forget every answer (an export of a channel not known before was indexed)."""
+        return self._drop("1", (), 0)
 
     def drop_refusals(self, channel_id: int) -> int:
         """Forget a channel's refusals: a new post may answer them."""
-        return self._drop("channel_id = ? AND refused = 1", (channel_id,))
+        return self._drop("channel_id = ? AND refused = 1", (channel_id,), channel_id)
 
     def drop_entry(self, entry_id: int) -> int:
         """Forget one answer (a member voted it down)."""
-        return self._drop("id = ?", (entry_id,))
+        return self._drop("id = ?", (entry_id,), None)
 
+    @_guarded
     def count(self, channel_id: int | None = None) -> int:
         """Entries stored (of one channel, or all)."""
         with self._lock:
@@ -251,8 +303,16 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
                 ).fetchone()[0]
             )
 
-    def _drop(self, where: str, args: tuple[Any, ...]) -> int:
+    @_guarded
+    def _drop(self, where: str, args: tuple[Any, ...], channel_id: int | None) -> int:
+        """Delete the entries ``where`` says; count an end of the channel's answers."""
         with self._lock, self._db:
+            if channel_id is not None:  # answers being made now must not be stored
+                self._db.execute(
+                    "INSERT INTO answer_cache_drops VALUES (?, 1) "
+                    "ON CONFLICT(channel_id) DO UPDATE SET n = n + 1",
+                    (channel_id,),
+                )
             ids = [
                 r[0] for r in self._db.execute(f"SELECT id FROM answer_cache WHERE {where}", args)
             ]

@@ -8,6 +8,7 @@ limit cut it short.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,11 @@ import numpy.typing as npt
 
 from postfinder.answering.pipeline import Answer, Answerer
 from postfinder.answering.question import focus_question
+from postfinder.errors import StoreError
 from postfinder.repeats.cache import AnswerCache, Hit, Scope
 from postfinder.repeats.keys import normal_form
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,14 @@ class Outcome:
 
 
 def quick_lookup(cache: AnswerCache, scope: Scope, message: str, stamp: str) -> Hit | None:
-    """The stored answer to exactly this question (same normal form), if any."""
+    """The stored answer to exactly this question (same normal form), if any; None also
+    when the cache fails (it is logged: the question is answered the usual way)."""
     key = normal_form(message)
-    return cache.find_text(scope, key, stamp, message) if key else None
+    try:
+        return cache.find_text(scope, key, stamp, message) if key else None
+    except StoreError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 def answer_through_cache(  # pylint: disable=too-many-arguments
@@ -81,14 +90,26 @@ def answer_through_cache(  # pylint: disable=too-many-arguments
         return Outcome(
             answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
         )
-    hit = cache.find_text(scope, key, stamp, message)  # asked meanwhile by someone else
-    if hit is not None:
-        return Outcome(hit.answer, hit.entry_id, key)
-    vector = answerer.retriever.embedder.embed_queries([focus_question(message)])[0]
-    hit = cache.find_similar(scope, key, vector, stamp, message)
+    try:
+        generation = cache.generation(scope.channel_id)  # before anything is read
+        hit = cache.find_text(scope, key, stamp, message)  # asked meanwhile by someone else
+        vector = None
+        if hit is None:
+            vector = answerer.retriever.embedder.embed_queries([focus_question(message)])[0]
+            hit = cache.find_similar(scope, key, vector, stamp, message)
+    except StoreError as exc:  # the cache is an aid: its failure costs only speed
+        log.warning("%s", exc)
+        return Outcome(
+            answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
+        )
     if hit is not None:
         return Outcome(hit.answer, hit.entry_id, key, vector)
     answer = answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
     if cancel is not None and cancel.is_set():
         return Outcome(answer, None, key, vector)  # cut short: not worth giving again
-    return Outcome(answer, cache.put(scope, key, vector, answer, stamp, asker), key, vector)
+    try:
+        entry = cache.put(scope, key, vector, answer, stamp, asker, generation)
+    except StoreError as exc:
+        log.warning("%s", exc)
+        entry = None
+    return Outcome(answer, entry, key, vector)

@@ -31,12 +31,13 @@ _FILLER = frozenset(
 )
 # Ways of asking that ask nothing themselves ("кто-нибудь знает, где ...?", "не
 # подскажете, ...", "does anyone know ..."), left out before the words are compared.
+# Only at the start: "Почему бот не знает про акцию?" asks about the "не знает".
 _ASKING_RE = re.compile(
-    r"\b(?:не )?(?:подскаж\w*|скаж\w*)(?: мне)?(?: пожалуйста)?"
-    r"|\b(?:кто|кто то|кто нибудь|никто) (?:знает|в курсе|подскажет)"
-    r"|\b(?:не )?(?:знаете|знает|помните) (?:ли )?(?:кто )?"
-    r"|\b(?:does |do )?(?:any ?one|some ?one|you guys|you) (?:know|remember)(?: if)?"
-    r"|\bcan (?:you|someone|anyone) tell me|\bi (?:want|would like) to know"
+    r"^(?:(?:не )?(?:подскаж\w*|скаж\w*)(?: мне)?(?: пожалуйста)?"
+    r"|(?:кто|кто то|кто нибудь|никто) (?:знает|в курсе|подскажет)"
+    r"|(?:не )?(?:знаете|помните) (?:ли )?(?:кто )?"
+    r"|(?:does |do )?(?:any ?one|some ?one|you guys|you) (?:know|remember)(?: if)?"
+    r"|can (?:you|someone|anyone) tell me|i (?:want|would like) to know)\b"
 )
 _NEGATIONS = frozenset("не нет нельзя без ни not no without never don't doesn't isn't".split())
 _QUESTION_WORDS = frozenset(
@@ -88,7 +89,7 @@ def numbers(text: str) -> frozenset[str]:
 class Terms:
     """What of a question's words decides what it asks."""
 
-    stems: frozenset[str]
+    words: frozenset[tuple[str, str]]  # (as written, stem)
     asks: frozenset[str]  # question words, as written
     negated: bool
     numbers: frozenset[str]
@@ -97,10 +98,9 @@ class Terms:
 @lru_cache(maxsize=65536)
 def terms(key: str) -> Terms:
     """The terms of a normal form (`normal_form`)."""
-    text = _ASKING_RE.sub(" ", key)
-    stems: set[str] = set()
+    text = _ASKING_RE.sub("", key, count=1)
+    words: set[tuple[str, str]] = set()
     asks: set[str] = set()
-    plain: list[str] = []
     negated = False
     for word in _WORD_RE.findall(text):
         if word.isdigit() or word in _FILLER:
@@ -111,12 +111,11 @@ def terms(key: str) -> Terms:
         elif word in _NEGATIONS:
             negated = True
         elif _CJK_RE.search(word):
-            stems.update(ch for ch in word if _CJK_RE.match(ch))
+            words.update((ch, ch) for ch in word if _CJK_RE.match(ch))
             asks.update(q for q in _QUESTION_WORDS if _CJK_RE.match(q) and q in word)
         else:
-            plain.append(word)
-    stems.update(_TOKENIZER.tokenize(" ".join(plain)))  # one call: one language guess
-    return Terms(frozenset(stems), frozenset(asks), negated, numbers(text))
+            words.update((word, stem) for stem in _TOKENIZER.tokenize(word))
+    return Terms(frozenset(words), frozenset(asks), negated, numbers(text))
 
 
 def _question_word(word: str) -> str:
@@ -129,21 +128,17 @@ def _question_word(word: str) -> str:
 
 
 def _near(a: str, b: str) -> bool:
-    """One typo apart: the same first letter, and one edit (at least five letters) or
-    one stem cut short of the other (a typo that changed how the word was stemmed:
-    "открыва" and "открывает", at least four letters)."""
-    if a[0] != b[0]:
-        return False
+    """One typo apart, as written: at least five letters, the same first two (a changed
+    prefix changes the meaning: "включить" and "выключить", "въезд" and "выезд"), and
+    one letter added, dropped, changed, or two neighbours swapped."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) >= 4 and len(long_) - len(short) <= 3 and long_.startswith(short):
-        return True
-    if len(short) < 5 or len(long_) - len(short) > 1:
+    if len(short) < 5 or len(long_) - len(short) > 1 or a[:2] != b[:2]:
         return False
     if len(a) == len(b):
         diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
         return len(diffs) == 1 or (
             len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]]
-        )  # a substitution, or two neighbours swapped
+        )
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
@@ -152,7 +147,12 @@ def same_terms(a: Terms, b: Terms) -> bool:
     if a.asks != b.asks or a.negated != b.negated or a.numbers != b.numbers:
         return False
 
-    def covered(x: frozenset[str], y: frozenset[str]) -> bool:
-        return all(s in y or any(_near(s, t) for t in y) for s in x)
+    def covered(x: Terms, y: Terms) -> bool:
+        stems = {stem for _, stem in y.words}
+        written = {word for word, _ in y.words}
+        return all(
+            stem in stems or word in written or any(_near(word, other) for other in written)
+            for word, stem in x.words
+        )
 
-    return covered(a.stems, b.stems) and covered(b.stems, a.stems)
+    return covered(a, b) and covered(b, a)

@@ -158,17 +158,23 @@ def _weeks(rows: Sequence[Asked], repeats: set[int]) -> list[dict[str, Any]]:
     return out
 
 
-def repeats_report(rows: Sequence[Asked], rule: ParaphraseRule, top: int = 10) -> dict[str, Any]:
+def repeats_report(
+    rows: Sequence[Asked], rule: ParaphraseRule, top: int = 10, since: int | None = None
+) -> dict[str, Any]:
     """Clusters of repeated questions and the weekly measures of success.
 
     Parameters
     ----------
     rows
-        The period's questions, oldest first (`BotStorage.asked`).
+        Questions, oldest first (`BotStorage.asked`): the period's and, before it, the
+        history a question of the period may repeat.
     rule
         When two questions are the same (the cache's rule).
     top
-        Clusters listed (the largest; only questions asked at least twice).
+        Clusters listed (the largest; only questions asked at least twice in the period).
+    since
+        Where the period starts (Unix time); None: all of ``rows``. Only questions that
+        were answered or refused count (not "busy", rate-limited or failed ones).
 
     Returns
     -------
@@ -179,16 +185,21 @@ def repeats_report(rows: Sequence[Asked], rule: ParaphraseRule, top: int = 10) -
         ``weeks`` (questions, repeats and the three shares per week) and ``trend``
         (each share's change from the first week to the last).
     """
-    clusters = cluster(rows, rule)
-    repeats = {m.id for c in clusters for m in c[1:]}
-    weeks = _weeks(rows, repeats)
+    asked = [r for r in rows if r.mode in (*ANSWERED, "refused")]
+    clusters = cluster(asked, rule)
+    repeats = {m.id for c in clusters for m in c[1:]}  # an earlier one, maybe before the period
+    start = since if since is not None else min((r.created for r in asked), default=0)
+    period = [r for r in asked if r.created >= start]
+    weeks = _weeks(period, repeats)
     shares = ("repeat_share", "answered_share", "positive_share")
     trend = {s: weeks[-1][s] - weeks[0][s] for s in shares} if len(weeks) > 1 else {}
-    listed = sorted((c for c in clusters if len(c) > 1), key=lambda c: (-len(c), c[0].created))
+    in_period = [[m for m in c if m.created >= start] for c in clusters]
+    listed = sorted((c for c in in_period if len(c) > 1), key=lambda c: (-len(c), c[0].created))
+    repeated = sum(1 for r in period if r.id in repeats)
     return {
-        "questions": len(rows),
-        "repeats": len(repeats),
-        "repeat_share": len(repeats) / len(rows) if rows else 0.0,
+        "questions": len(period),
+        "repeats": repeated,
+        "repeat_share": repeated / len(period) if period else 0.0,
         "clusters": [_cluster_summary(c) for c in listed[:top]],
         "weeks": weeks,
         "trend": trend,
