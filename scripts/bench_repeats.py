@@ -23,6 +23,7 @@ Usage: python scripts/bench_repeats.py --data ../shared/data [--entries 10000]
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -131,7 +132,7 @@ def main() -> None:  # pylint: disable=too-many-locals,too-many-statements,too-m
     parser.add_argument("--repeat-share", type=float, default=0.4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--vectors", type=Path, default=None, help="Keep the embeddings here (.npy) for reruns."
+        "--vectors", type=Path, default=None, help="Keep the embeddings here (.npz) for reruns."
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -142,12 +143,16 @@ def main() -> None:  # pylint: disable=too-many-locals,too-many-statements,too-m
     pool = question_pool(args.data, bench, args.entries + fresh_count, rng)
     cached, fresh = pool[: args.entries], pool[args.entries :]
     started = time.perf_counter()
-    if args.vectors is not None and args.vectors.is_file():
-        vectors = np.load(args.vectors)
+    # Kept with a digest of the questions and the embedder: a changed pool is re-embedded.
+    digest = hashlib.sha256("\n".join([embedder.name, *cached]).encode()).hexdigest()
+    kept = np.load(args.vectors) if args.vectors is not None and args.vectors.is_file() else None
+    if kept is not None and str(kept["digest"]) == digest:
+        vectors = kept["vectors"]
     else:
         vectors = embedder.embed_queries([focus_question(q) for q in cached])
         if args.vectors is not None:
-            np.save(args.vectors, vectors)
+            with args.vectors.open("wb") as handle:
+                np.savez(handle, vectors=vectors, digest=digest)
     print(
         f"Embedded {len(cached)} questions in {time.perf_counter() - started:.1f} s "
         f"({embedder.name})"
