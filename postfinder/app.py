@@ -87,12 +87,15 @@ class App:
         )
         return Indexer(self.catalog, self.embedder, chunker, batch_size=cfg.batch_size)
 
-    def retriever(self, channel: str | int | None = None) -> HybridRetriever:
-        """Return a retriever for a channel: an id, or a name or username to resolve."""
-        target = (
+    def channel(self, channel: str | int | None = None) -> Channel:
+        """Return an indexed channel: an id, or a name or username to resolve."""
+        return (
             self.catalog.get(channel) if isinstance(channel, int) else self.catalog.resolve(channel)
         )
-        return HybridRetriever(target, self.embedder, self.settings.retrieval)
+
+    def retriever(self, channel: str | int | None = None) -> HybridRetriever:
+        """Return a retriever for a channel: an id, or a name or username to resolve."""
+        return HybridRetriever(self.channel(channel), self.embedder, self.settings.retrieval)
 
     @cached_property
     def generator(self) -> Generator | None:

@@ -233,41 +233,31 @@ class BotStorage:
         """Everything stored about one member (GDPR Art. 15): their questions, their votes
         and the answers cached for their questions."""
         asker = self.pseudonym(user_id)
-        self._db.row_factory = sqlite3.Row
-        try:
-            questions = [
-                dict(row)
-                for row in self._db.execute(
-                    "SELECT id, platform, chat_id, message_id, channel_id, question, norm, mode, "
-                    "cached, latency_ms, reply_message_id, created, vector IS NOT NULL AS "
-                    "has_embedding FROM questions WHERE asker = ? ORDER BY id",
-                    (asker,),
-                )
-            ]
-            votes = [
-                dict(row)
-                for row in self._db.execute(
-                    "SELECT question_id, vote, updated FROM feedback WHERE voter = ? "
-                    "ORDER BY question_id",
-                    (asker,),
-                )
-            ]
-            cached = [
-                dict(row)
-                for row in self._db.execute(
-                    "SELECT id, channel_id, key AS question, answer, created FROM answer_cache "
-                    "WHERE asker = ? ORDER BY id",
-                    (asker,),
-                )
-            ]
-        finally:
-            self._db.row_factory = None
         return {
             "pseudonym": asker,
-            "questions": questions,
-            "votes": votes,
-            "cached_answers": cached,
+            "questions": self._dicts(
+                "SELECT id, platform, chat_id, message_id, channel_id, question, norm, mode, "
+                "cached, latency_ms, reply_message_id, created, vector IS NOT NULL AS "
+                "has_embedding FROM questions WHERE asker = ? ORDER BY id",
+                asker,
+            ),
+            "votes": self._dicts(
+                "SELECT question_id, vote, updated FROM feedback WHERE voter = ? "
+                "ORDER BY question_id",
+                asker,
+            ),
+            "cached_answers": self._dicts(
+                "SELECT id, channel_id, key AS question, answer, created FROM answer_cache "
+                "WHERE asker = ? ORDER BY id",
+                asker,
+            ),
         }
+
+    def _dicts(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """Rows of a query as dicts by column name."""
+        cursor = self._db.execute(sql, args)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
 
     def forget_member(self, user_id: int) -> dict[str, int]:
         """Erase a member's questions, the answers' records and their votes (GDPR Art. 17)."""

@@ -45,7 +45,7 @@ def answer(
     cache = _cache(app) if use_cache else None
     if cache is None:
         return app.answerer(channel, use_llm=use_llm).answer(question, use_llm)
-    channel_id = app.retriever(channel).channel.id
+    channel_id = app.channel(channel).id
     stamp = app.cache_stamp(channel_id, use_llm)  # before the pipeline reads anything
     answerer = app.answerer(channel_id, use_llm=use_llm)
     scope = Scope(channel_id, None, reply_language(focus_question(question) or question))

@@ -294,13 +294,10 @@ class AnswerCache:  # pylint: disable=too-many-instance-attributes
     @_guarded
     def count(self, channel_id: int | None = None) -> int:
         """Entries stored (of one channel, or all)."""
+        where, args = ("", ()) if channel_id is None else (" WHERE channel_id = ?", (channel_id,))
         with self._lock:
-            if channel_id is None:
-                return int(self._db.execute("SELECT COUNT(*) FROM answer_cache").fetchone()[0])
             return int(
-                self._db.execute(
-                    "SELECT COUNT(*) FROM answer_cache WHERE channel_id = ?", (channel_id,)
-                ).fetchone()[0]
+                self._db.execute(f"SELECT COUNT(*) FROM answer_cache{where}", args).fetchone()[0]
             )
 
     @_guarded

@@ -85,11 +85,13 @@ def answer_through_cache(  # pylint: disable=too-many-arguments
     use_llm, on_progress, cancel, context
         As `Answerer.answer`.
     """
+
+    def fresh() -> Answer:
+        return answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
+
     key = normal_form(message)
     if not key:
-        return Outcome(
-            answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
-        )
+        return Outcome(fresh())
     try:
         generation = cache.generation(scope.channel_id)  # before anything is read
         hit = cache.find_text(scope, key, stamp, message)  # asked meanwhile by someone else
@@ -99,12 +101,10 @@ def answer_through_cache(  # pylint: disable=too-many-arguments
             hit = cache.find_similar(scope, key, vector, stamp, message)
     except StoreError as exc:  # the cache is an aid: its failure costs only speed
         log.warning("%s", exc)
-        return Outcome(
-            answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
-        )
+        return Outcome(fresh())
     if hit is not None:
         return Outcome(hit.answer, hit.entry_id, key, vector)
-    answer = answerer.answer(message, use_llm, on_progress, cancel, scope.language, context)
+    answer = fresh()
     if cancel is not None and cancel.is_set():
         return Outcome(answer, None, key, vector)  # cut short: not worth giving again
     try:
