@@ -29,7 +29,9 @@ class Question:
     relevant: tuple[int, ...]
     should_refuse: bool
     answers: tuple[str, ...] = ()
-    kind: str = ""  # of an unanswerable question: "off_topic", "near_miss"
+    # Of an unanswerable question: "off_topic", "near_miss"; of an answerable one,
+    # "headline": asked what a headline post says, answered by that post ("relevant").
+    kind: str = ""
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -201,6 +203,7 @@ class AnswerOutcome:
     tokens: dict[str, int]
     lead: str = ""  # the reply before any quoted evidence (the whole reply when empty)
     signals: dict[str, float] = field(default_factory=dict)
+    sources: tuple[int, ...] = ()  # ids of the posts the reply links
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -225,6 +228,26 @@ class AnswerRecord:
     lead_correct: bool = False
     kind: str = ""
     signals: dict[str, float] = field(default_factory=dict)
+    sources: list[int] = field(default_factory=list)
+
+
+def _judged(question: Question, outcome: AnswerOutcome) -> tuple[bool, bool, bool]:
+    """Whether the reply, the model's draft and the lead are right for ``question``.
+
+    A headline question is right when it gets "the channel posted about this" with the
+    post it names; any other answerable one when the text holds a gold answer.
+    """
+    if question.should_refuse:
+        return False, False, False
+    if question.kind == "headline":
+        right = outcome.mode == "topic" and bool(set(outcome.sources) & set(question.relevant))
+        return right, False, right
+    draft = outcome.draft is not None and contains_gold(outcome.draft, question.answers)
+    return (
+        contains_gold(outcome.answer, question.answers),
+        draft,
+        contains_gold(outcome.lead or outcome.answer, question.answers),
+    )
 
 
 def evaluate_answers(
@@ -256,7 +279,11 @@ def evaluate_answers(
     QuestionsError
         When no question carries gold answers or ``should_refuse``.
     """
-    usable = [q for q in questions if q.should_refuse or q.answers]
+    usable = [
+        q
+        for q in questions
+        if q.should_refuse or q.answers or (q.kind == "headline" and q.relevant)
+    ]
     if not usable:
         raise QuestionsError(
             "No question has gold 'answers' or 'should_refuse': answer evaluation needs them, "
@@ -265,6 +292,7 @@ def evaluate_answers(
     records: list[AnswerRecord] = []
     for question in usable:
         outcome = answer(question.query)
+        correct, draft_correct, lead_correct = _judged(question, outcome)
         records.append(
             AnswerRecord(
                 query=question.query,
@@ -273,17 +301,15 @@ def evaluate_answers(
                 mode=outcome.mode,
                 answer=outcome.answer,
                 draft=outcome.draft,
-                correct=(not question.should_refuse)
-                and contains_gold(outcome.answer, question.answers),
-                draft_correct=outcome.draft is not None
-                and contains_gold(outcome.draft, question.answers),
+                correct=correct,
+                draft_correct=draft_correct,
                 timings=outcome.timings,
                 tokens=outcome.tokens,
                 lead=outcome.lead or outcome.answer,
-                lead_correct=(not question.should_refuse)
-                and contains_gold(outcome.lead or outcome.answer, question.answers),
+                lead_correct=lead_correct,
                 kind=question.kind or ("answerable" if not question.should_refuse else ""),
                 signals=outcome.signals,
+                sources=list(outcome.sources),
             )
         )
         if progress:
@@ -291,9 +317,28 @@ def evaluate_answers(
     return answer_metrics(records), records
 
 
+def _headlines(records: Sequence[AnswerRecord]) -> dict[str, float]:
+    """How headline questions were replied to, and how often other questions got a
+    headline reply instead of an answer or a refusal (``topic_<kind>``)."""
+    asked = [r for r in records if r.kind == "headline"]
+    out: dict[str, float] = {}
+    if asked:
+        out["n_headline"] = len(asked)
+        out["headline_given_post"] = sum(r.correct for r in asked) / len(asked)
+        out["headline_refused"] = sum(r.mode == "refused" for r in asked) / len(asked)
+        out["headline_answered"] = sum(r.mode in ("generated", "extractive") for r in asked) / len(
+            asked
+        )
+    for kind in sorted({r.kind for r in records if r.kind and r.kind != "headline"}):
+        same = [r for r in records if r.kind == kind]
+        out[f"topic_{kind}"] = sum(r.mode == "topic" for r in same) / len(same)
+    return out
+
+
 def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
     """Aggregate per-question records into the reported metrics."""
-    answerable = [r for r in records if not r.should_refuse]
+    # Headline questions have no gold text: they are reported on their own (`_headlines`).
+    answerable = [r for r in records if not r.should_refuse and r.kind != "headline"]
     unanswerable = [r for r in records if r.should_refuse]
     generated = [r for r in answerable if r.mode == "generated"]
     n = max(len(answerable), 1)
@@ -320,6 +365,7 @@ def answer_metrics(records: Sequence[AnswerRecord]) -> dict[str, float]:
     }
     return {
         **by_kind,
+        **_headlines(records),
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "accuracy": sum(r.correct for r in answerable) / n,

@@ -20,6 +20,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Here is what the channel posted about it:",
         "zh": "频道中的相关内容：",
     },
+    "topic": {
+        "ru": "В канале был пост об этом, подробности — по ссылке в нём:",
+        "uk": "У каналі був допис про це, подробиці — за посиланням у ньому:",
+        "en": "The channel posted about this; the details are behind its link:",
+        "zh": "频道发过相关帖子，详情见其中的链接：",
+    },
     "sources": {"ru": "Источники", "uk": "Джерела", "en": "Sources", "zh": "来源"},
     "busy": {
         "ru": "Сейчас я отвечаю на другие вопросы, спросите, пожалуйста, через минуту.",

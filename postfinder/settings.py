@@ -186,6 +186,29 @@ class AnswerSettings(BaseModel):
         description="Mean log probability the copied phrase needs to be shown as the answer; "
         "below it the sentence is quoted instead.",
     )
+    no_answer_refuse_above: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Free style: refuse when the model's probability of starting its reply "
+        "with 'the posts do not say' reaches this (plus no_answer_retrieval_weight times the "
+        "retrieval probability; fitted by scripts/fit_span.py --style free); 1 turns it off.",
+    )
+    no_answer_retrieval_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Free style: how much a strong retrieval match raises the no-answer "
+        "probability needed to refuse.",
+    )
+    headline_min_overlap: float = Field(
+        0.5,
+        ge=0,
+        le=1.01,
+        description="Share of the question's terms a headline post (a short text and a link "
+        "off Telegram) must hold for the reply to be 'the channel posted about this' with the "
+        "post, without the model (fitted by scripts/fit_headlines.py; above 1 turns it off).",
+    )
     auto_calibrate: bool = Field(
         True,
         description="Fit each channel's refusal decision without labels after indexing "

@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Fit the span decision (answer / extract / refuse) on evaluation records, per channel.
+"""Fit the model's answer / extract / refuse decision on evaluation records, per channel.
 
-Records come from ``postfinder eval QUESTIONS --answers --records FILE`` run with the
-span decision switched off (``POSTFINDER_ANSWER__SPAN_REFUSE_ABOVE=1``,
-``POSTFINDER_ANSWER__SPAN_MIN_CONFIDENCE=-100``), so that every record carries the
-model's signals and both outcomes (its phrase, and the quote of the sentence it points
-at). Each decision setting is then replayed on the records: lead accuracy, reply
-accuracy, refusal of unanswerable questions by kind and false refusal, per channel,
-and leave-one-channel-out (fit on the others, report on the one left out).
+Span style (the default here): records come from ``postfinder eval QUESTIONS --answers
+--records FILE`` run with the span decision switched off
+(``POSTFINDER_ANSWER__SPAN_REFUSE_ABOVE=1``, ``POSTFINDER_ANSWER__SPAN_MIN_CONFIDENCE=-100``),
+so that every record carries the model's signals and both outcomes (its phrase, and the
+quote of the sentence it points at).
+
+Free style (``--style free``): records of the free style with the no-answer decision on
+but never refusing (``POSTFINDER_ANSWER__NO_ANSWER_REFUSE_ABOVE=0.999``), so that each
+carries the model's probability of starting with NO_ANSWER and what it wrote when it
+was not allowed to refuse; the fit is of ``no_answer_refuse_above`` and
+``no_answer_retrieval_weight``.
+
+Each decision setting is then replayed on the records: lead accuracy, reply accuracy,
+refusal of unanswerable questions by kind and false refusal, per channel, and
+leave-one-channel-out (fit on the others, report on the one left out).
 
 Usage: python scripts/fit_span.py NAME=RECORDS.jsonl [NAME=RECORDS.jsonl ...]
-       [--max-false-refusal 0.05]
+       [--style span|free] [--max-false-refusal 0.05]
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ MIN_CONFIDENCE = [-100.0, -3.0, -2.0, -1.5, -1.0, -0.7, -0.5]
 NO_SPAN = "NO_ANSWER"
 
 
+FREE_REFUSE_ABOVE = [round(0.025 * i, 3) for i in range(1, 21)] + [1.0]
+RECORDED = {"refused": "refused", "generated": "answer"}
+
+
 def outcome(record: dict, setting: tuple[float, float, float]) -> str:
     """``refused``, ``extract`` or ``answer`` for one record under one setting."""
     signals = record.get("signals") or {}
@@ -34,7 +46,11 @@ def outcome(record: dict, setting: tuple[float, float, float]) -> str:
         return "refused" if record["mode"] == "refused" else "extract"
     refuse_above, weight, min_confidence = setting
     limit = min(refuse_above + weight * signals["retrieval"], 0.999)
-    if signals["no_answer"] >= limit or (record.get("draft") or "").strip() == NO_SPAN:
+    if refuse_above < 1.0 and signals["no_answer"] >= limit:
+        return "refused"
+    if "picked" not in signals:  # the free style: what it did when it could not refuse
+        return RECORDED.get(record["mode"], "extract")
+    if (record.get("draft") or "").strip() == NO_SPAN:
         return "refused"
     if not signals["picked"] or not signals["type_ok"] or signals["confidence"] < min_confidence:
         return "extract"
@@ -73,17 +89,31 @@ def measure(records: Sequence[dict], setting: tuple[float, float, float]) -> dic
     return result
 
 
+def settings_grid(style: str) -> list[tuple[float, float, float]]:
+    """Every setting tried: (refuse_above, retrieval_weight, min_confidence)."""
+    if style == "free":  # no confidence bound: a free draft has its own checks
+        return list(itertools.product(FREE_REFUSE_ABOVE, RETRIEVAL_WEIGHT, [-100.0]))
+    return list(itertools.product(REFUSE_ABOVE, RETRIEVAL_WEIGHT, MIN_CONFIDENCE))
+
+
 def fit(
-    channels: dict[str, list[dict]], max_false_refusal: float
+    channels: dict[str, list[dict]],
+    max_false_refusal: float,
+    style: str = "span",
+    pooled: bool = False,
 ) -> tuple[tuple[float, float, float], float]:
     """The setting with the best mean (lead accuracy + refusal of unanswerable questions)
-    over the channels, among those whose false refusal stays within the limit on each."""
+    over the channels, among those whose false refusal stays within the limit on each
+    (``pooled``: over all their answerable questions together)."""
     best_score, best_setting = -1.0, (1.0, 0.0, -100.0)  # the decision off, if none fits
-    for setting in itertools.product(REFUSE_ABOVE, RETRIEVAL_WEIGHT, MIN_CONFIDENCE):
+    everything = [r for records in channels.values() for r in records]
+    for setting in settings_grid(style):
+        if pooled and measure(everything, setting)["false_refusal"] > max_false_refusal:
+            continue
         scores = []
         for records in channels.values():
             rates = measure(records, setting)
-            if rates["false_refusal"] > max_false_refusal:
+            if not pooled and rates["false_refusal"] > max_false_refusal:
                 break
             refusals = [v for k, v in rates.items() if k.startswith("refused_")]
             refusal = sum(refusals) / len(refusals) if refusals else 0.0
@@ -107,13 +137,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", nargs="+", help="NAME=RECORDS.jsonl")
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
+    parser.add_argument("--style", choices=["span", "free"], default="span")
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="Hold the false refusal limit over all channels' answerable questions together "
+        "(a channel with 20 of them allows no single refusal at 0.05 on its own).",
+    )
     args = parser.parse_args()
     channels: dict[str, list[dict]] = {}
     for spec in args.records:
         name, _, path = spec.partition("=")
         lines = Path(path).read_text(encoding="utf-8").splitlines()
         channels.setdefault(name, []).extend(json.loads(line) for line in lines if line.strip())
-    setting, score = fit(channels, args.max_false_refusal)
+    setting, score = fit(channels, args.max_false_refusal, args.style, args.pooled)
     print(f"fitted on all channels (score {score:.3f}):")
     for name, records in channels.items():
         print("  " + _row(name, setting, measure(records, setting)))
@@ -124,7 +161,7 @@ def main() -> None:
         print("leave one channel out (fitted without it):")
         for name, records in channels.items():
             others = {k: v for k, v in channels.items() if k != name}
-            held_out, _ = fit(others, args.max_false_refusal)
+            held_out, _ = fit(others, args.max_false_refusal, args.style, args.pooled)
             print("  " + _row(name, held_out, measure(records, held_out)))
 
 

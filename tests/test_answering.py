@@ -67,10 +67,35 @@ def test_draft_that_does_not_say_how_much_falls_back(qa_app: App, llm: FakeGener
     assert qa_app.answerer().answer(question).mode == "generated"
 
 
-@pytest.mark.parametrize("reply", ["", NO_ANSWER, "Sure! The weather is lovely today [1]."])
+@pytest.mark.parametrize("reply", ["", "Sure! The weather is lovely today [1]."])
 def test_useless_drafts_fall_back(qa_app: App, llm: FakeGenerator, reply: str) -> None:
     llm.enqueue(reply)
     assert qa_app.answerer().answer("Как продлить загранпаспорт?").mode == "extractive"
+
+
+def test_the_extract_never_answers_what_the_model_said_the_posts_do_not(
+    qa_app: App, llm: FakeGenerator
+) -> None:
+    llm.enqueue(NO_ANSWER)  # the probe reads 1.0: refused before it writes
+    answer = qa_app.answerer().answer("Как продлить загранпаспорт?")
+    assert (answer.mode, answer.answer) == ("refused", "В канале нет поста об этом.")
+    assert not llm.history and answer.signals["no_answer"] == 1.0
+    qa_app.settings.answer.no_answer_refuse_above = 1.0  # the decision off: its reply refuses
+    llm.enqueue(NO_ANSWER)
+    answer = qa_app.answerer().answer("Как продлить загранпаспорт?")
+    assert (answer.mode, answer.rejected_draft) == ("refused", NO_ANSWER)
+
+
+def test_the_models_doubt_refuses_before_it_writes(qa_app: App, llm: FakeGenerator) -> None:
+    qa_app.settings.answer.no_answer_refuse_above = 0.3
+    llm.no_answer = 0.35
+    llm.enqueue("Пошлина за загранпаспорт 6000 рублей [1].")
+    answer = qa_app.answerer().answer("Сколько стоит пошлина за загранпаспорт?")
+    assert answer.mode == "refused" and not llm.history  # probed, never asked to write
+    assert len(llm.probes) == 1 and answer.signals["no_answer"] == 0.35
+    llm.no_answer = 0.25  # below the bound: it writes, and the probe is on record
+    answer = qa_app.answerer().answer("Сколько стоит пошлина за загранпаспорт?")
+    assert answer.mode == "generated" and answer.signals["no_answer"] == 0.25
 
 
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:

@@ -23,6 +23,24 @@ def span_confidence(logprobs: Sequence[float]) -> float:
     return sum(rest) / len(rest) if rest else 0.0
 
 
+def refuses(
+    retrieval_probability: float,
+    no_answer_probability: float,
+    refuse_above: float,
+    retrieval_weight: float,
+) -> bool:
+    """Whether the model's doubt refuses: its probability of "the posts do not say"
+    reaches ``refuse_above`` plus ``retrieval_weight`` times the retrieval probability.
+
+    Strong retrieval evidence lets the model's doubt weigh less: an exact post match
+    with a hesitant "no answer" is more often a hard question than a missing answer.
+    """
+    if refuse_above >= 1.0:
+        return False  # off
+    limit = min(refuse_above + retrieval_weight * retrieval_probability, 0.999)
+    return no_answer_probability >= limit
+
+
 def decide(
     retrieval_probability: float,
     no_answer_probability: float,
@@ -48,10 +66,12 @@ def decide(
     str
         ``"refuse"``, ``"extract"`` (quote the sentence it pointed at) or ``"answer"``.
     """
-    # Strong retrieval evidence lets the model's doubt weigh less: an exact post match
-    # with a hesitant "0" is more often a hard question than a missing answer.
-    limit = settings.span_refuse_above + settings.span_retrieval_weight * retrieval_probability
-    if no_answer_probability >= min(limit, 0.999):
+    if refuses(
+        retrieval_probability,
+        no_answer_probability,
+        settings.span_refuse_above,
+        settings.span_retrieval_weight,
+    ):
         return "refuse"
     if confidence < settings.span_min_confidence:
         return "extract"

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from postfinder.answering.answer_type import answer_type_fits, reply_fits
-from postfinder.answering.decision import decide, span_confidence
+from postfinder.answering.decision import decide, refuses, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
+from postfinder.answering.headline import headline_overlap, is_headline
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.passages import RankedPost, best_sentences, rank_sentences, support_texts
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
@@ -32,7 +33,8 @@ from postfinder.settings import AnswerSettings, LLMSettings
 from postfinder.text import CONTROL_RE, split_sentences
 
 log = logging.getLogger(__name__)
-AnswerMode = Literal["generated", "extractive", "refused"]
+# "topic": the channel posted a headline about it, the detail is behind the post's link.
+AnswerMode = Literal["generated", "extractive", "topic", "refused"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,15 @@ class _Reply:
     def refusal(cls, language: str) -> _Reply:
         """The honest refusal, in ``language``."""
         return cls("refused", phrase("refusal", language))
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the decision knows of a question before the model: retrieval's probability
+    that the posts answer, and the reply language."""
+
+    probability: float
+    language: str
 
 
 @dataclass(frozen=True)
@@ -220,7 +231,10 @@ class Answerer:
             timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
             posts = self.usable_posts(result)
             refuse = probability < self.refusal.threshold or not posts
-            if not refuse:
+            topic = None if refuse else self._headline(query, posts[0], language)
+            if topic is not None:
+                reply = topic  # no model: the post holds the topic, its link the detail
+            elif not refuse:
                 reply, trace = self._compose(
                     query, posts, probability, language, use_llm, on_progress, cancel
                 )
@@ -244,6 +258,21 @@ class Answerer:
             signals=trace.signals,
         )
 
+    def _headline(self, question: str, post: Post, language: str) -> _Reply | None:
+        """The reply "the channel posted about this" with ``post``, when it is a headline
+        post that holds what was asked (`postfinder.answering.headline`); else ``None``."""
+        if not is_headline(post) or (
+            headline_overlap(question, post, self.tokenize) < self.settings.headline_min_overlap
+        ):
+            return None
+        text = " ".join(CONTROL_RE.sub("", post.text).split())
+        limit = self.settings.max_chars - 80
+        if len(text) > limit:
+            text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+        shown = self._keep_post_links(f"{phrase('topic', language)}\n«{text}» [1]", post)
+        source = Source(1, post.id, self.retriever.channel.link(post.id))
+        return _Reply("topic", shown, lead=shown, sources=(source,))
+
     def _points(self, use_llm: bool) -> bool:
         """Whether the model points at the answer (span style) rather than writing it."""
         return use_llm and self.generator is not None and self.settings.style == "span"
@@ -265,7 +294,9 @@ class Answerer:
         generated: _Reply | None = None
         trace = _Trace()
         if use_llm and self.generator is not None:
-            generated, trace = self._generate(query, ranked, on_progress, cancel)
+            generated, trace = self._generate(
+                query, ranked, _Asked(probability, language), on_progress, cancel
+            )
         # An extract replaces a draft that failed the checks; the draft stays on record.
         reply = generated or self._extract(ranked, language) or _Reply.refusal(language)
         return reply, trace
@@ -386,10 +417,12 @@ class Answerer:
         self,
         question: str,
         ranked: list[RankedPost],
+        asked: _Asked,
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None = None,
     ) -> tuple[_Reply | None, _Trace]:
-        """Let the model answer; no reply when its draft fails the checks."""
+        """Let the model answer; no reply when its draft fails the checks (the extract
+        answers), a refusal when the model judges that the posts do not say."""
         assert self.generator is not None
         self.generator.prefill(system_messages())  # a no-op once the model holds it
         max_tokens = self.llm_settings.max_tokens
@@ -397,15 +430,41 @@ class Answerer:
         prompt = build_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.posts:
             return None, _Trace()
-        streamed, timings, timed_out = self._stream(prompt, question, on_progress, cancel)
+        started = time.perf_counter()
+        # The model's own doubt, read from its first token before it writes: what refuses
+        # near-misses (the topic is in the channel, the detail asked is not).
+        no_answer = self.generator.first_token_probability(prompt.messages, NO_ANSWER)
+        signals = {"retrieval": asked.probability, "no_answer": no_answer}
+        settings = self.settings
+        if refuses(
+            asked.probability,
+            no_answer,
+            settings.no_answer_refuse_above,
+            settings.no_answer_retrieval_weight,
+        ):
+            probe_ms = (time.perf_counter() - started) * 1000
+            timings = {"first_token_ms": probe_ms, "generation_ms": probe_ms}
+            return _Reply.refusal(asked.language), _Trace(
+                tokens={"prompt": prompt.tokens, "completion": 0},
+                timings=timings,
+                signals=signals,
+            )
+        streamed, timings, timed_out = self._stream(prompt, question, on_progress, cancel, started)
         if timed_out:  # the extract answers instead
-            return None, _Trace(draft=streamed, rejected_draft=streamed, timings=timings)
+            return None, _Trace(
+                draft=streamed, rejected_draft=streamed, timings=timings, signals=signals
+            )
         draft = streamed.strip()
         tokens = {
             "prompt": prompt.tokens,
             "completion": self.generator.count_tokens(draft) if draft else 0,
         }
-        rejected = _Trace(draft=draft, rejected_draft=draft, tokens=tokens, timings=timings)
+        rejected = _Trace(
+            draft=draft, rejected_draft=draft, tokens=tokens, timings=timings, signals=signals
+        )
+        if draft.startswith(NO_ANSWER):
+            # The model said the posts do not answer: the extract must not answer for it.
+            return _Reply.refusal(asked.language), rejected
         if not draft or NO_ANSWER in draft:
             return None, rejected
         report = self.checker.check(draft, self._support(prompt), question)
@@ -417,7 +476,7 @@ class Answerer:
             return None, rejected
         cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
         if not cited:  # none of the posts it was shown: nothing to link, the extract answers
-            return None, _Trace(draft=draft, tokens=tokens, timings=timings)
+            return None, _Trace(draft=draft, tokens=tokens, timings=timings, signals=signals)
         # Only links and mentions of the posts the answer rests on, not of every shown post.
         clean = self._clean(report.cited_text(), list(cited.values()))
         reply = _Reply(
@@ -429,7 +488,7 @@ class Answerer:
                 for n, post in cited.items()
             ),
         )
-        return reply, _Trace(draft=draft, tokens=tokens, timings=timings)
+        return reply, _Trace(draft=draft, tokens=tokens, timings=timings, signals=signals)
 
     def _stream(
         self,
@@ -437,6 +496,7 @@ class Answerer:
         question: str,
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None,
+        started: float,
     ) -> tuple[str, dict[str, float], bool]:
         """Run the model, showing each completed sentence once it passes the checks.
 
@@ -444,15 +504,20 @@ class Answerer:
         -------
         tuple
             ``(text, timings, timed_out)``: what the model wrote (up to the first sentence
-            that failed, when streaming), the time to its first token and to its end (not
-            when it ran out of time), and whether ``cancel`` stopped it.
+            that failed, when streaming), the time from ``started`` (a ``perf_counter``
+            reading, before the prompt was evaluated) to its first token and to its end
+            (not when it ran out of time), and whether ``cancel`` stopped it.
         """
         assert self.generator is not None
-        started = time.perf_counter()
         timings: dict[str, float] = {}
         pieces: list[str] = []
         shown = 0
-        for piece in self.generator.stream(prompt.messages, self.llm_settings.max_tokens):
+        # Once the fitted decision has said "answer" (`_generate`), the greedy first token
+        # may not overrule it; with the decision off the model's own NO_ANSWER refuses.
+        decided = self.settings.no_answer_refuse_above < 1.0
+        for piece in self.generator.stream(
+            prompt.messages, self.llm_settings.max_tokens, avoid=NO_ANSWER if decided else ""
+        ):
             if not pieces:
                 timings["first_token_ms"] = (time.perf_counter() - started) * 1000
             pieces.append(piece)

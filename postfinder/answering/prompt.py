@@ -55,6 +55,9 @@ def question_block(question: str) -> str:
 
 EXAMPLE_USER = EXAMPLE_POSTS + question_block("Сколько стоит взять коньки напрокат?")
 EXAMPLE_ANSWER = "Прокат коньков стоит 500 рублей в час [1]."
+# A near-miss: the posts are about the rink, not about its hours. Without it the model's
+# probability of NO_ANSWER is 1e-9..1e-4 whatever it is shown, so it cannot be read.
+EXAMPLE_NEAR_MISS = EXAMPLE_POSTS + question_block("До скольки открыт каток?")
 
 
 def system_messages() -> list[ChatMessage]:
@@ -63,7 +66,20 @@ def system_messages() -> list[ChatMessage]:
         ChatMessage("system", SYSTEM_PROMPT),
         ChatMessage("user", EXAMPLE_USER),
         ChatMessage("assistant", EXAMPLE_ANSWER),
+        ChatMessage("user", EXAMPLE_NEAR_MISS),
+        ChatMessage("assistant", NO_ANSWER),
     ]
+
+
+def charged_prefix_tokens(count_tokens: Callable[[str], int]) -> int:
+    """What the fixed prefix costs against a prompt's budget, whatever its worked examples.
+
+    The instructions and one example are charged; further examples (the near-miss, the
+    span style's) are evaluated once and kept in the model's cache, while each post
+    token they would displace costs time to first token on every question.
+    """
+    charged = system_messages()[:3]
+    return sum(count_tokens(m.content) + 8 for m in charged)
 
 
 def _render_post(number: int, post: Post, text: str) -> str:
@@ -95,7 +111,7 @@ def build_prompt(
     count_tokens
         The model's token counter.
     budget
-        Tokens available for the whole prompt.
+        Tokens available for the prompt (the prefix counted as `charged_prefix_tokens`).
     prefix
         The fixed messages before the posts (default: `system_messages`).
 
@@ -107,7 +123,7 @@ def build_prompt(
     safe_question = question.replace("<", "‹").replace(">", "›")[:1000]
     tail = question_block(safe_question)
     prefix = list(prefix) if prefix is not None else system_messages()
-    used = sum(count_tokens(m.content) + 8 for m in prefix) + count_tokens(tail) + 16
+    used = charged_prefix_tokens(count_tokens) + count_tokens(tail) + 16
     blocks: list[str] = []
     included: list[Post] = []
     shown: list[str] = []

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from postfinder.answering.passages import RankedPost
 from postfinder.answering.prompt import EXAMPLE_POSTS, Prompt, build_prompt, question_block
-from postfinder.answering.prompt import system_messages as free_system_messages
 from postfinder.generation.base import ChatMessage
 
 NO_SPAN = "NO_ANSWER"
@@ -169,13 +168,7 @@ def build_span_prompt(
     span prefix is longer, but it is evaluated once and kept in the model's cache, and
     each extra post token costs time to first token on every question.
     """
-    prefix = system_messages()
-
-    def cost(messages: Sequence[ChatMessage]) -> int:
-        return sum(count_tokens(m.content) + 8 for m in messages)
-
-    extra = cost(prefix) - cost(free_system_messages())
-    prompt = build_prompt(question, ranked, count_tokens, budget + extra, prefix)
+    prompt = build_prompt(question, ranked, count_tokens, budget, system_messages())
     sources = [
         source
         for n, (item, shown) in enumerate(zip(prompt.items, prompt.shown, strict=True))

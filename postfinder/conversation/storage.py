@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from postfinder.errors import StoreError
+from postfinder.repeats.report import ANSWERED as _ANSWER_MODES
 from postfinder.repeats.report import Asked
 
 MIGRATIONS: tuple[str, ...] = (
@@ -393,10 +394,9 @@ class BotStorage:
             "days": days,
             "questions": total,
             "platforms": platforms,
-            "modes": {m: modes.get(m, 0) for m in ("generated", "extractive", "refused", "busy")},
+            "modes": {m: modes.get(m, 0) for m in (*_ANSWER_MODES, "refused", "busy")},
             "shares": {
-                m: (modes.get(m, 0) / total if total else 0.0)
-                for m in ("generated", "extractive", "refused")
+                m: (modes.get(m, 0) / total if total else 0.0) for m in (*_ANSWER_MODES, "refused")
             },
             "cached": int(cached),
             "feedback": {"up": votes.get(1, 0), "down": votes.get(-1, 0)},

@@ -59,8 +59,15 @@ class Generator(Protocol):
     def prefill(self, messages: Sequence[ChatMessage]) -> None:
         """Prepare a fixed prompt prefix so that prompts starting with it begin faster."""
 
-    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
-        """Yield pieces of the reply to ``messages`` as they are generated."""
+    def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
+    ) -> Iterator[str]:
+        """Yield pieces of the reply to ``messages`` as they are generated; the reply
+        does not start with ``avoid`` when one is given."""
+
+    def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
+        """The model's probability that its reply to ``messages`` begins with ``text``,
+        read from its first token (the prompt stays evaluated for the reply that follows)."""
 
     def choose(
         self,

@@ -25,6 +25,9 @@ class FakeGenerator:
     name = "fake-llm"
 
     def __init__(self, default: str = "", delay: float = 0.0, context_size: int = 4096) -> None:
+        # What `first_token_probability` answers for the refusal ("NO_ANSWER") next.
+        self.no_answer = 0.0
+        self.probes: list[list[ChatMessage]] = []
         self.constraints: list[Constraint] = []
         self.default = default
         self.delay = delay
@@ -47,11 +50,24 @@ class FakeGenerator:
         """Record the prefix (a real model would evaluate it once)."""
         self.prefilled.append(list(messages))
 
-    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
-        """Yield the next reply word by word, at most ``max_tokens`` words."""
+    def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
+        """``no_answer`` when the next queued reply refuses (starts with ``text``): 1, else
+        the set value; the prompt is recorded in ``probes``."""
+        with self._lock:
+            self.probes.append(list(messages))
+            reply = self._queue[0] if self._queue else self.default
+        return 1.0 if text and reply.strip().startswith(text) else self.no_answer
+
+    def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
+    ) -> Iterator[str]:
+        """Yield the next reply word by word, at most ``max_tokens`` words; a reply that
+        starts with ``avoid`` yields nothing (a real model would write something else)."""
         with self._lock:
             self.history.append(list(messages))
             reply = self._queue.pop(0) if self._queue else self.default
+        if avoid and reply.strip().startswith(avoid):
+            return
         for i, word in enumerate(reply.split(" ")[:max_tokens]):
             if self.delay:
                 time.sleep(self.delay)

@@ -164,19 +164,57 @@ class LlamaCppGenerator:
         # The same template and tokenizer path as `choose`, so its prompts reuse this state.
         self._evaluate(self._chat_tokens([*messages, ChatMessage("user", "")]))
 
-    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
-        """Stream the reply using the chat template stored in the GGUF."""
+    def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
+    ) -> Iterator[str]:
+        """Stream the reply using the chat template stored in the GGUF.
+
+        ``avoid``: the first tokens that would start it are banned, so that a decision
+        taken before (answer, not refuse) is not overruled by the greedy first token.
+        """
+        banned = self._starting_tokens(avoid) if avoid else set()
         chunks = self._llm.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages],
             max_tokens=max_tokens,
             temperature=self.temperature,
             stop=self.stop or None,
             stream=True,
+            logit_bias={token: -100.0 for token in banned} or None,
         )
         for chunk in chunks:
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 yield str(piece)
+
+    def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
+        """The model's probability that its reply to ``messages`` begins with ``text``.
+
+        The sum, over the likeliest first tokens, of the probabilities of those that start
+        ``text`` ("NO", "NO_" for "NO_ANSWER"). The prompt is evaluated here and stays in
+        llama.cpp's cache, so the reply streamed next starts at once: the probe is free.
+        """
+        logits = self._evaluate(self._chat_tokens(messages))
+        weights = np.exp(logits - float(logits.max()))
+        likely = np.argpartition(logits, -_TOP_K)[-_TOP_K:].tolist()
+        starting = self._starting_tokens(text, likely)
+        return float(sum(weights[t] for t in starting) / weights.sum())
+
+    def _starting_tokens(self, text: str, likely: Sequence[int] = ()) -> set[int]:
+        """Tokens whose text starts ``text``: the tokenizer's own first tokens of it (with
+        and without a leading space) and any of ``likely`` that is a prefix of it."""
+        target = text.encode("utf-8")
+        candidates = {
+            ids[0]
+            for variant in (target, b" " + target)
+            if (ids := self._llm.tokenize(variant, add_bos=False, special=False))
+        }
+        candidates.update(likely)
+        return {
+            token
+            for token in candidates
+            if (piece := self._llm.detokenize([token], prev_tokens=None).strip())
+            and target.startswith(piece)
+        }
 
     def _chat_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         """The prompt tokens of ``messages`` under the GGUF's chat template (ChatML if none)."""

@@ -80,6 +80,7 @@ def evaluate_answer_pipeline(  # pylint: disable=too-many-arguments,too-many-pos
             result.tokens,
             result.lead,
             result.signals,
+            tuple(source.id for source in result.sources),
         )
 
     metrics, records = evaluate_answers(run, items, progress=progress)

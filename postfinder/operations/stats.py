@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from postfinder.app import App
-from postfinder.repeats.report import repeats_report
+from postfinder.repeats.report import ANSWERED, repeats_report
 from postfinder.repeats.rule import ParaphraseRule
 
 _LONG_NUMBER_RE = re.compile(r"\+?\d[\d\s().-]{3,}\d")
@@ -54,7 +54,9 @@ def format_stats(stats: dict[str, Any]) -> str:
         f"Last {stats['days']} days: {stats['questions']} questions.",
         f"Generated {modes['generated']} ({shares['generated']:.0%}), extractive "
         f"{modes['extractive']} ({shares['extractive']:.0%}), refused {modes['refused']} "
-        f"({shares['refused']:.0%}), busy {modes['busy']}"
+        f"({shares['refused']:.0%}), "
+        + (f"headline posts {modes['topic']}, " if modes.get("topic") else "")
+        + f"busy {modes['busy']}"
         + (f"; {stats['cached']} given again from the cache." if stats.get("cached") else "."),
         f"Feedback: 👍 {stats['feedback']['up']}  👎 {stats['feedback']['down']}.",
     ]
@@ -116,7 +118,7 @@ def format_repeats(report: dict[str, Any]) -> list[str]:
         how = (
             "no post about this yet"
             if item["no_post"]
-            else f"answered {answered['generated'] + answered['extractive']}, "
+            else f"answered {sum(answered[m] for m in ANSWERED)}, "
             f"refused {answered['refused']}, from the cache {item['cached']}"
         )
         lines.append(

@@ -20,7 +20,8 @@ import numpy as np
 from postfinder.repeats.keys import normal_form
 from postfinder.repeats.rule import ParaphraseRule
 
-ANSWERED = ("generated", "extractive")
+# "topic": a headline post about it, the detail behind its link (`answering.headline`).
+ANSWERED = ("generated", "extractive", "topic")
 _BLOCK = 1024  # rows of the similarity matrix computed at once (bounded memory)
 
 

@@ -1,0 +1,81 @@
+"""Headline posts: the channel wrote about a topic, and the detail is behind a link.
+
+News channels often post a headline and a link ("Учёные рассчитали, где на Марсе смогут
+впервые зацвести деревья https://…"). Asked exactly that, the honest reply is neither a
+refusal (the channel did write about it) nor an answer made up from the headline: it is
+"the channel wrote about this", with the post. A post whose own text holds the detail
+is not a headline post: a question about a detail it lacks is a near-miss and refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+from postfinder.answering.sanitize import URL_RE
+from postfinder.ingest.post import Post
+from postfinder.text import split_sentences
+
+# Links to messengers are a channel's own furniture ("Подписаться", a chat invite), not
+# the article a headline points to.
+MESSENGER_HOSTS = frozenset(
+    {"t.me", "telegram.me", "telegram.dog", "telegram.org", "discord.gg", "discord.com"}
+)
+# Longest text, without its links, that still reads as a headline and not as the news itself
+# (CJK characters count half a word); fitted by scripts/fit_headlines.py.
+MAX_WORDS = 30
+MAX_SENTENCES = 2
+_WORD_RE = re.compile(r"[^\W\d_]+|\d+")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def article_links(post: Post) -> list[str]:
+    """The post's links that lead off the messenger: where its detail would be."""
+    found = [*post.links, *URL_RE.findall(post.text)]
+    out: list[str] = []
+    for link in found:
+        target = link if "://" in link else f"https://{link}"
+        host = (urlsplit(target).hostname or "").removeprefix("www.")
+        if host and host not in MESSENGER_HOSTS and link not in out:
+            out.append(link)
+    return out
+
+
+def text_words(text: str) -> float:
+    """Words of ``text`` without its links (a CJK character counts half a word)."""
+    plain = URL_RE.sub(" ", text)
+    cjk = len(_CJK_RE.findall(plain))
+    return len(_WORD_RE.findall(_CJK_RE.sub(" ", plain))) + cjk / 2
+
+
+def is_headline(post: Post, max_words: float = MAX_WORDS) -> bool:
+    """True when ``post`` is a headline and a link: short text, the detail elsewhere."""
+    if not article_links(post):
+        return False
+    plain = URL_RE.sub(" ", post.text).strip()
+    return bool(plain) and (
+        text_words(plain) <= max_words and len(split_sentences(plain)) <= MAX_SENTENCES
+    )
+
+
+def _content_terms(text: str, tokenize: Callable[[str], Sequence[str]]) -> set[str]:
+    """Terms that carry content: short words ("где", "на", "is") say nothing of a topic;
+    a CJK term always does."""
+    return {t for t in tokenize(text) if len(t) >= 4 or _CJK_RE.search(t)}
+
+
+def _same_word(term: str, other: str) -> bool:
+    """The same word up to its ending: stems that agree on their first five characters
+    ("зацветут" and "зацвест"), which the stemmer does not always make equal."""
+    return term == other or (min(len(term), len(other)) >= 5 and term[:5] == other[:5])
+
+
+def headline_overlap(question: str, post: Post, tokenize: Callable[[str], Sequence[str]]) -> float:
+    """Share of the question's content terms (the channel's tokenizer) that the headline
+    holds: near 1 when the member asks what the headline says."""
+    asked = _content_terms(question, tokenize)
+    if not asked:
+        return 0.0
+    held = _content_terms(URL_RE.sub(" ", post.text), tokenize)
+    return sum(any(_same_word(a, h) for h in held) for a in asked) / len(asked)
