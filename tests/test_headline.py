@@ -29,6 +29,9 @@ def _post(text: str, links: tuple[str, ...] = ()) -> Post:
         # The channel's own furniture is not where a detail would be.
         ("Умер Владимир Левкин. Ему было 57 лет. Подписаться", ("https://t.me/+abc",), False),
         ("Каток в парке откроется 25 ноября, прокат 500 рублей.", (), False),
+        # A site's home says where to go: the post answers that itself.
+        ("Запись на сайте sport-park.ru, подробности по телефону.", (), False),
+        ("Запись на https://sport-park.ru/ по телефону.", (), False),
         # The news itself, with a source link at the end: the detail is in the post.
         (
             "Каток в парке откроется 25 ноября. Прокат коньков стоит 500 рублей в час, вход "
@@ -46,6 +49,9 @@ def test_what_a_headline_post_is(text: str, links: tuple[str, ...], headline: bo
 def test_article_links_leave_out_the_messenger() -> None:
     post = _post("Новость https://t.me/channel/5 и www.example.org/x", ("https://t.me/+join",))
     assert article_links(post) == ["www.example.org/x"]
+    assert article_links(_post("Читать: https://example.org/?id=5 или example.org")) == [
+        "https://example.org/?id=5"
+    ]
 
 
 def test_overlap_is_the_share_of_the_question_the_headline_holds() -> None:

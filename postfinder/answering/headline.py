@@ -31,13 +31,18 @@ _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def article_links(post: Post) -> list[str]:
-    """The post's links that lead off the messenger: where its detail would be."""
+    """The post's links to a page off the messenger: where its detail would be.
+
+    A site's home ("Запись на сайте sport-park.ru") says where to go, which the post
+    itself answers; a page ("https://naked-science.ru/article/…") is the rest of the news.
+    """
     found = [*post.links, *URL_RE.findall(post.text)]
     out: list[str] = []
     for link in found:
-        target = link if "://" in link else f"https://{link}"
-        host = (urlsplit(target).hostname or "").removeprefix("www.")
-        if host and host not in MESSENGER_HOSTS and link not in out:
+        parts = urlsplit(link if "://" in link else f"https://{link}")
+        host = (parts.hostname or "").removeprefix("www.")
+        page = parts.path.strip("/") or parts.query
+        if host and page and host not in MESSENGER_HOSTS and link not in out:
             out.append(link)
     return out
 
