@@ -20,6 +20,11 @@ INTERROGATIVES = re.compile(
 )
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, "…" marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences at end punctuation and line breaks."""
     return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from postfinder.answering.passages import RankedPost, best_sentences
 from postfinder.ingest.post import Post
+from postfinder.text import shorten
 
 POSTS_CONSIDERED = 3
 QUOTED_SENTENCES = 2
@@ -51,7 +52,5 @@ def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str
     if not candidates:
         return "", None
     item = candidates[best_sentences(candidates)[0][1]]
-    quoted = quote_sentences(item)
-    if len(quoted) > max_chars:
-        quoted = quoted[: max_chars - 1].rsplit(" ", 1)[0] + "…"
+    quoted = shorten(quote_sentences(item), max_chars)
     return f"«{quoted}» [1]", item.post

@@ -23,7 +23,8 @@ MESSENGER_HOSTS = frozenset(
     {"t.me", "telegram.me", "telegram.dog", "telegram.org", "discord.gg", "discord.com"}
 )
 # Longest text, without its links, that still reads as a headline and not as the news itself
-# (CJK characters count half a word); fitted by scripts/fit_headlines.py.
+# (CJK characters count half a word): chosen by reading the evaluation channels' posts;
+# scripts/fit_headlines.py reports how many posts of each channel it makes headlines.
 MAX_WORDS = 30
 MAX_SENTENCES = 2
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
@@ -47,20 +48,19 @@ def article_links(post: Post) -> list[str]:
     return out
 
 
-def text_words(text: str) -> float:
-    """Words of ``text`` without its links (a CJK character counts half a word)."""
-    plain = URL_RE.sub(" ", text)
+def _words(plain: str) -> float:
+    """Words of a text without links (a CJK character counts half a word)."""
     cjk = len(_CJK_RE.findall(plain))
     return len(_WORD_RE.findall(_CJK_RE.sub(" ", plain))) + cjk / 2
 
 
-def is_headline(post: Post, max_words: float = MAX_WORDS) -> bool:
+def is_headline(post: Post) -> bool:
     """True when ``post`` is a headline and a link: short text, the detail elsewhere."""
     if not article_links(post):
         return False
     plain = URL_RE.sub(" ", post.text).strip()
-    return bool(plain) and (
-        text_words(plain) <= max_words and len(split_sentences(plain)) <= MAX_SENTENCES
+    return (
+        bool(plain) and _words(plain) <= MAX_WORDS and len(split_sentences(plain)) <= MAX_SENTENCES
     )
 
 

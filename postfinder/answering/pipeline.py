@@ -30,7 +30,7 @@ from postfinder.language import reply_language
 from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import CONTROL_RE, split_sentences
+from postfinder.text import CONTROL_RE, shorten, split_sentences
 
 log = logging.getLogger(__name__)
 # "topic": the channel posted a headline about it, the detail is behind the post's link.
@@ -265,10 +265,10 @@ class Answerer:
             headline_overlap(question, post, self.tokenize) < self.settings.headline_min_overlap
         ):
             return None
-        text = " ".join(CONTROL_RE.sub("", post.text).split())
-        limit = self.settings.max_chars - 80
-        if len(text) > limit:
-            text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+        # Room for the phrase and the closing "» [1]", which sanitising must not cut off.
+        text = shorten(
+            " ".join(CONTROL_RE.sub("", post.text).split()), self.settings.max_chars - 80
+        )
         shown = self._keep_post_links(f"{phrase('topic', language)}\n«{text}» [1]", post)
         source = Source(1, post.id, self.retriever.channel.link(post.id))
         return _Reply("topic", shown, lead=shown, sources=(source,))
@@ -549,8 +549,7 @@ class Answerer:
         room = self.settings.max_chars - len(text) - 8
         if room < 40:
             return text
-        if len(quote) > room:
-            quote = quote[: room - 1].rsplit(" ", 1)[0] + "…"
+        quote = shorten(quote, room)
         return f"{text}\n«{quote}» [{cited[0]}]"
 
     def _support(self, prompt: Prompt) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from postfinder.answering.extractive import REFERRING_RE
 from postfinder.answering.passages import RankedPost
-from postfinder.text import CONTROL_RE
+from postfinder.text import CONTROL_RE, shorten
 
 
 def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max_chars: int) -> str:
@@ -34,8 +34,7 @@ def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max
         first = index - 1
         body = f"{item.sentences[first]} {body}"
     body = CONTROL_RE.sub("", body)
-    if len(body) > max_chars - 10:
-        body = body[: max_chars - 11].rsplit(" ", 1)[0] + "…"
+    body = shorten(body, max_chars - 10)
     lead = "…" if first > 0 else ""
     tail = "…" if index < len(item.sentences) - 1 else ""
     return f"«{lead}{body}{tail}» [1]"

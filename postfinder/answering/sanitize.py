@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from postfinder.text import CONTROL_RE
+from postfinder.text import CONTROL_RE, shorten
 
 # Links in every form a chat client turns into something clickable: with a scheme
 # (http, https, tg), www., Telegram's short hosts, and bare domains such as evil.com/login.
@@ -70,6 +70,4 @@ def sanitize_answer(
     cleaned = MASS_MENTION_RE.sub(lambda m: m.group(0)[1:], cleaned)
     cleaned = MENTION_RE.sub(keep_mention, cleaned)
     cleaned = re.sub(r"[ \t]+", " ", cleaned).strip()
-    if len(cleaned) > max_chars:
-        cleaned = cleaned[: max_chars - 1].rsplit(" ", 1)[0] + "…"
-    return cleaned
+    return shorten(cleaned, max_chars)

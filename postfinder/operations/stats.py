@@ -9,6 +9,7 @@ from typing import Any
 from postfinder.app import App
 from postfinder.repeats.report import ANSWERED, repeats_report
 from postfinder.repeats.rule import ParaphraseRule
+from postfinder.text import shorten
 
 _LONG_NUMBER_RE = re.compile(r"\+?\d[\d\s().-]{3,}\d")
 
@@ -86,7 +87,7 @@ def format_stats(stats: dict[str, Any]) -> str:
 def _short(text: str, limit: int = 120) -> str:
     """A member's question cut to one line of a report."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return shorten(text, limit)
 
 
 def format_repeats(report: dict[str, Any]) -> list[str]:
