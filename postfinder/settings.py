@@ -201,6 +201,13 @@ class AnswerSettings(BaseModel):
         description="Free style: how much a strong retrieval match raises the no-answer "
         "probability needed to refuse.",
     )
+    min_lead_logprob: float = Field(
+        -100.0,
+        le=0,
+        description="Free style: the mean log probability the model gave the words of its "
+        "answer (before the citation) for the answer to lead the reply; below it the "
+        "extract answers (fitted by scripts/fit_confidence.py; -100 turns it off).",
+    )
     headline_min_overlap: float = Field(
         0.5,
         ge=0,

@@ -61,7 +61,7 @@ def main() -> None:
         for piece in gen.stream(messages(run), args.max_tokens):
             if first is None:
                 first = time.perf_counter()
-            pieces.append(piece)
+            pieces.append(piece.text)
         end = time.perf_counter()
         tokens = gen.count_tokens("".join(pieces))
         assert first is not None

@@ -98,6 +98,22 @@ def test_the_models_doubt_refuses_before_it_writes(qa_app: App, llm: FakeGenerat
     assert answer.mode == "generated" and answer.signals["no_answer"] == 0.25
 
 
+def test_an_answer_the_model_was_unsure_of_does_not_lead(qa_app: App, llm: FakeGenerator) -> None:
+    question = "Сколько стоит пошлина за загранпаспорт?"
+    draft = "Пошлина за загранпаспорт 6000 рублей [1]."
+    qa_app.settings.answer.min_lead_logprob = -1.0
+    llm.logprob = -1.5  # each word: about a one-in-five guess
+    llm.enqueue(draft)
+    answer = qa_app.answerer().answer(question)
+    assert answer.mode == "extractive" and answer.rejected_draft == draft
+    assert answer.signals["lead_logprob_mean"] == answer.signals["lead_logprob_min"] == -1.5
+    llm.logprob = -0.5  # sure enough: it leads
+    llm.enqueue(draft)
+    answer = qa_app.answerer().answer(question)
+    assert (answer.mode, answer.lead) == ("generated", draft)
+    assert answer.signals["lead_logprob_mean"] == -0.5
+
+
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:
     answer = qa_app.answerer(use_llm=False).answer("Сколько стоит прокат коньков?")
     assert answer.mode == "extractive" and "500 рублей" in answer.answer

@@ -13,7 +13,7 @@ import pytest
 
 from postfinder.answering.span import NO_SPAN, SpanConstraint
 from postfinder.errors import ModelError
-from postfinder.generation.base import ChatMessage, Generator
+from postfinder.generation.base import ChatMessage, Generator, Token
 from postfinder.generation.factory import build_generator, find_gguf
 from postfinder.generation.fake import FakeGenerator
 from postfinder.generation.llama_backend import check_gguf
@@ -28,8 +28,8 @@ PROMPT = [ChatMessage("user", "hi")]
 def test_fake_generator_records_and_replies() -> None:
     gen = FakeGenerator(default="default reply")
     gen.enqueue("first one")
-    assert "".join(gen.stream(PROMPT, 10)) == "first one"
-    assert "".join(gen.stream(PROMPT, 1)) == "default"
+    assert "".join(t.text for t in gen.stream(PROMPT, 10)) == "first one"
+    assert "".join(t.text for t in gen.stream(PROMPT, 1)) == "default"
     assert gen.history == [PROMPT, PROMPT]
     assert isinstance(gen, Generator)
 
@@ -144,7 +144,9 @@ def test_smollm2_streams_with_the_gguf_chat_template() -> None:
     )
     assert gen is not None and gen.context_size == 1024
     pieces = list(gen.stream([ChatMessage("user", "What is the capital of France?")], 16))
-    assert pieces and "".join(pieces).strip()
+    assert pieces and "".join(t.text for t in pieces).strip()
+    # Each piece carries the model's own log probability: at most 0, and not all certain.
+    assert all(t.logprob <= 0 for t in pieces) and min(t.logprob for t in pieces) < 0
     assert 1 <= gen.count_tokens("Hello world") <= 4
 
 
@@ -203,4 +205,20 @@ def test_smollm2_offloads_every_layer_to_cuda() -> None:
     # llama.cpp reports "load_tensors: offloaded 31/31 layers to GPU" (blocks + output).
     offloaded = re.findall(r"offloaded (\d+)/(\d+) layers to GPU", "".join(log))
     assert offloaded and offloaded[-1][0] == offloaded[-1][1], "".join(log)[-3000:]
-    assert "".join(gen.stream([ChatMessage("user", "Say hello.")], 8)).strip()
+    assert "".join(t.text for t in gen.stream([ChatMessage("user", "Say hello.")], 8)).strip()
+
+
+def test_stop_strings_cut_the_streamed_reply_and_keep_its_log_probabilities() -> None:
+    from postfinder.generation.llama_backend import _StopFilter  # no native import
+
+    stops = _StopFilter(["\n\n", "END"])
+    assert stops.feed("Hello", -0.5) == (Token("Hello", -0.5), False)
+    assert stops.feed(" E", -0.25) == (Token(" ", -0.25), False)  # "E" may begin END
+    assert stops.feed("N", -0.25) == (None, False)
+    assert stops.feed("D more", -1.0) == (None, True)  # cut at END: nothing more is shown
+    stops = _StopFilter(["\n\n"])
+    assert stops.feed("a\n", -0.1) == (Token("a", -0.1), False)
+    assert stops.feed("\nb", -0.2) == (None, True)
+    stops = _StopFilter([])
+    assert stops.feed("x", -0.3) == (Token("x", -0.3), False)
+    assert stops.flush("") is None

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from postfinder.answering.answer_type import answer_type_fits, reply_fits
@@ -24,7 +24,7 @@ from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import MENTION_RE, URL_RE, sanitize_answer
 from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
-from postfinder.generation.base import Generator
+from postfinder.generation.base import Generator, Token
 from postfinder.ingest.post import Post
 from postfinder.language import reply_language
 from postfinder.phrases import phrase
@@ -108,6 +108,33 @@ class _Trace:
     tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # of the model: first token, all
     signals: dict[str, float] = field(default_factory=dict)  # what the span decision saw
+
+
+@dataclass
+class _Streamed:
+    """What the model streamed: its tokens, their timings, whether time ran out."""
+
+    tokens: list[Token] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def text(self) -> str:
+        """The reply as written so far."""
+        return "".join(t.text for t in self.tokens)
+
+    def confidence(self) -> dict[str, float]:
+        """The model's log probabilities of the answer's words, before its first citation
+        (the citation and the full stop after it are near certain whatever it wrote)."""
+        words: list[float] = []
+        for token in self.tokens:
+            if "[" in token.text:
+                break
+            if token.text.strip():
+                words.append(token.logprob)
+        if not words:
+            return {}
+        return {"lead_logprob_mean": sum(words) / len(words), "lead_logprob_min": min(words)}
 
 
 def _plain(text: str) -> str:
@@ -449,37 +476,54 @@ class Answerer:
                 timings=timings,
                 signals=signals,
             )
-        streamed, timings, timed_out = self._stream(prompt, question, on_progress, cancel, started)
-        if timed_out:  # the extract answers instead
+        streamed = self._stream(prompt, question, on_progress, cancel, started)
+        timings = streamed.timings
+        if streamed.timed_out:  # the extract answers instead
             return None, _Trace(
-                draft=streamed, rejected_draft=streamed, timings=timings, signals=signals
+                draft=streamed.text, rejected_draft=streamed.text, timings=timings, signals=signals
             )
-        draft = streamed.strip()
-        tokens = {
-            "prompt": prompt.tokens,
-            "completion": self.generator.count_tokens(draft) if draft else 0,
-        }
-        rejected = _Trace(
-            draft=draft, rejected_draft=draft, tokens=tokens, timings=timings, signals=signals
+        signals.update(streamed.confidence())
+        draft = streamed.text.strip()
+        trace = _Trace(
+            draft=draft,
+            tokens={
+                "prompt": prompt.tokens,
+                "completion": self.generator.count_tokens(draft) if draft else 0,
+            },
+            timings=timings,
+            signals=signals,
         )
         if draft.startswith(NO_ANSWER):
             # The model said the posts do not answer: the extract must not answer for it.
-            return _Reply.refusal(asked.language), rejected
+            return _Reply.refusal(asked.language), replace(trace, rejected_draft=draft)
+        reply = self._accepted(draft, prompt, question, signals)
+        return reply, (trace if reply is not None else replace(trace, rejected_draft=draft))
+
+    def _accepted(
+        self, draft: str, prompt: Prompt, question: str, signals: dict[str, float]
+    ) -> _Reply | None:
+        """The reply a draft makes when it passes every check; ``None``: the extract answers."""
         if not draft or NO_ANSWER in draft:
-            return None, rejected
+            return None
         report = self.checker.check(draft, self._support(prompt), question)
+        failed = ""
         if not report.supported:
-            log.info("Draft failed the grounding check: %r", draft)
-            return None, rejected
-        if not reply_fits(question, report.cited_text()):
-            log.info("Draft does not give the kind of answer asked: %r", draft)
-            return None, rejected
+            failed = "the grounding check"
+        elif not reply_fits(question, report.cited_text()):
+            failed = "the kind of answer asked"
+        elif signals.get("lead_logprob_mean", 0.0) < self.settings.min_lead_logprob:
+            # Fluent but unsure: a small model's wrong part of the right sentence reads as
+            # well as the right part; the quoted sentence leads instead.
+            failed = "the model's fitted confidence"
+        if failed:
+            log.info("Draft failed %s: %r", failed, draft)
+            return None
         cited = {n: prompt.posts[n - 1] for n in report.cited if 1 <= n <= len(prompt.posts)}
         if not cited:  # none of the posts it was shown: nothing to link, the extract answers
-            return None, _Trace(draft=draft, tokens=tokens, timings=timings, signals=signals)
+            return None
         # Only links and mentions of the posts the answer rests on, not of every shown post.
         clean = self._clean(report.cited_text(), list(cited.values()))
-        reply = _Reply(
+        return _Reply(
             "generated",
             self._with_evidence(clean, prompt, report.cited),
             lead=clean,
@@ -488,7 +532,6 @@ class Answerer:
                 for n, post in cited.items()
             ),
         )
-        return reply, _Trace(draft=draft, tokens=tokens, timings=timings, signals=signals)
 
     def _stream(
         self,
@@ -497,43 +540,38 @@ class Answerer:
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None,
         started: float,
-    ) -> tuple[str, dict[str, float], bool]:
+    ) -> _Streamed:
         """Run the model, showing each completed sentence once it passes the checks.
 
-        Returns
-        -------
-        tuple
-            ``(text, timings, timed_out)``: what the model wrote (up to the first sentence
-            that failed, when streaming), the time from ``started`` (a ``perf_counter``
-            reading, before the prompt was evaluated) to its first token and to its end
-            (not when it ran out of time), and whether ``cancel`` stopped it.
+        ``started`` is a ``perf_counter`` reading from before the prompt was evaluated:
+        the timings count from it (the end is not timed when it ran out of time).
         """
         assert self.generator is not None
-        timings: dict[str, float] = {}
-        pieces: list[str] = []
+        out = _Streamed()
         shown = 0
         # Once the fitted decision has said "answer" (`_generate`), the greedy first token
         # may not overrule it; with the decision off the model's own NO_ANSWER refuses.
         decided = self.settings.no_answer_refuse_above < 1.0
-        for piece in self.generator.stream(
+        for token in self.generator.stream(
             prompt.messages, self.llm_settings.max_tokens, avoid=NO_ANSWER if decided else ""
         ):
-            if not pieces:
-                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
-            pieces.append(piece)
+            if not out.tokens:
+                out.timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+            out.tokens.append(token)
             if cancel is not None and cancel.is_set():
-                return "".join(pieces), timings, True
+                out.timed_out = True
+                return out
             if on_progress is None:
                 continue
-            complete = split_sentences("".join(pieces))[:-1]
+            complete = split_sentences(out.text)[:-1]
             if len(complete) > shown:
                 verified = self._verified(" ".join(complete), prompt, question)
                 if verified is None:
                     break  # a sentence failed: stop early, the extract replaces the draft
                 shown = len(complete)
                 on_progress(verified)
-        timings["generation_ms"] = (time.perf_counter() - started) * 1000
-        return "".join(pieces), timings, False
+        out.timings["generation_ms"] = (time.perf_counter() - started) * 1000
+        return out
 
     def _with_evidence(self, text: str, prompt: Prompt, cited: list[int]) -> str:
         """Follow the answer with the sentences of its post that support it, quoted.

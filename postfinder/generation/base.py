@@ -30,6 +30,18 @@ class Constraint(Protocol):
 
 
 @dataclass(frozen=True)
+class Token:
+    """One streamed piece of a reply and the model's log probability of it.
+
+    ``logprob`` is read from the model's own distribution (at temperature 1) over the
+    tokens of the piece, so a reply it was unsure of shows low values.
+    """
+
+    text: str
+    logprob: float = 0.0
+
+
+@dataclass(frozen=True)
 class Choice:
     """A constrained reply and what the model itself thought of it.
 
@@ -61,9 +73,9 @@ class Generator(Protocol):
 
     def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
-    ) -> Iterator[str]:
-        """Yield pieces of the reply to ``messages`` as they are generated; the reply
-        does not start with ``avoid`` when one is given."""
+    ) -> Iterator[Token]:
+        """Yield pieces of the reply to ``messages`` as they are generated, each with the
+        model's log probability; the reply does not start with ``avoid`` when one is given."""
 
     def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
         """The model's probability that its reply to ``messages`` begins with ``text``,

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from postfinder.generation.base import ChatMessage, Choice, Constraint
+from postfinder.generation.base import ChatMessage, Choice, Constraint, Token
 
 
 class FakeGenerator:
@@ -27,6 +27,8 @@ class FakeGenerator:
     def __init__(self, default: str = "", delay: float = 0.0, context_size: int = 4096) -> None:
         # What `first_token_probability` answers for the refusal ("NO_ANSWER") next.
         self.no_answer = 0.0
+        # The log probability each streamed word gets (0: the model was certain of it).
+        self.logprob = 0.0
         self.probes: list[list[ChatMessage]] = []
         self.constraints: list[Constraint] = []
         self.default = default
@@ -60,9 +62,10 @@ class FakeGenerator:
 
     def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
-    ) -> Iterator[str]:
-        """Yield the next reply word by word, at most ``max_tokens`` words; a reply that
-        starts with ``avoid`` yields nothing (a real model would write something else)."""
+    ) -> Iterator[Token]:
+        """Yield the next reply word by word (each with ``logprob``), at most ``max_tokens``
+        words; a reply that starts with ``avoid`` yields nothing (a real model would write
+        something else)."""
         with self._lock:
             self.history.append(list(messages))
             reply = self._queue.pop(0) if self._queue else self.default
@@ -71,7 +74,7 @@ class FakeGenerator:
         for i, word in enumerate(reply.split(" ")[:max_tokens]):
             if self.delay:
                 time.sleep(self.delay)
-            yield word if i == 0 else " " + word
+            yield Token(word if i == 0 else " " + word, self.logprob)
 
     def choose(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import struct
 import threading
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from postfinder.errors import ModelError
-from postfinder.generation.base import ChatMessage, Choice, Constraint
+from postfinder.generation.base import ChatMessage, Choice, Constraint, Token
 from postfinder.generation.probe import ensure_llama_runs
 
 GGUF_MAGIC = b"GGUF"
@@ -146,6 +147,7 @@ class LlamaCppGenerator:
         self.stop = list(stop)
         self._prefilled: tuple[tuple[str, str], ...] = ()
         self._formatter: Any = None
+        self._rng = np.random.default_rng(seed)
 
     def count_tokens(self, text: str) -> int:
         """Count model tokens."""
@@ -166,25 +168,55 @@ class LlamaCppGenerator:
 
     def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
-    ) -> Iterator[str]:
+    ) -> Iterator[Token]:
         """Stream the reply using the chat template stored in the GGUF.
 
-        ``avoid``: the first tokens that would start it are banned, so that a decision
-        taken before (answer, not refuse) is not overruled by the greedy first token.
+        Decoded here token by token from the model's logits (top-k 40, min-p 0.05 at
+        ``temperature``; greedy at 0), so that each piece carries the model's own log
+        probability, which llama-cpp-python gives only with every position's logits kept
+        (``logits_all``: gigabytes for a 151k vocabulary). ``avoid``: the first tokens
+        that would start it are banned, so that a decision taken before (answer, not
+        refuse) is not overruled by the greedy first token.
         """
-        banned = self._starting_tokens(avoid) if avoid else set()
-        chunks = self._llm.create_chat_completion(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
-            max_tokens=max_tokens,
-            temperature=self.temperature,
-            stop=self.stop or None,
-            stream=True,
-            logit_bias={token: -100.0 for token in banned} or None,
-        )
-        for chunk in chunks:
-            piece = chunk["choices"][0]["delta"].get("content")
-            if piece:
-                yield str(piece)
+        # pylint: disable-next=import-outside-toplevel
+        from llama_cpp import llama_get_logits_ith, llama_vocab_is_eog
+
+        vocab = self._llm._model.vocab  # pylint: disable=protected-access
+        banned = sorted(self._starting_tokens(avoid)) if avoid else []
+        logits = self._evaluate(self._chat_tokens(messages))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+        stops = _StopFilter(self.stop)
+        for step in range(max_tokens):
+            top = float(logits.max())
+            log_total = top + float(np.log(np.exp(logits - top).sum()))
+            if step == 0 and banned:
+                logits[banned] = -np.inf
+            token = self._sample(logits)
+            if llama_vocab_is_eog(vocab, token):
+                break
+            piece = decoder.decode(self._llm.detokenize([token], prev_tokens=None))
+            shown, stopped = stops.feed(piece, float(logits[token]) - log_total)
+            if shown is not None:
+                yield shown
+            if stopped:
+                return
+            self._llm.eval([token])
+            logits = self._logits(llama_get_logits_ith)
+        rest = stops.flush(decoder.decode(b"", final=True))
+        if rest is not None:
+            yield rest
+
+    def _sample(self, logits: Any) -> int:
+        """The next token: the likeliest at temperature 0, else drawn among the top 40
+        that are at least 5% as likely as the best (llama.cpp's own default chain)."""
+        if self.temperature <= 0:
+            return int(np.argmax(logits))
+        top = np.argpartition(logits, -_TOP_K_SAMPLE)[-_TOP_K_SAMPLE:]
+        scaled = (logits[top] - float(logits[top].max())) / self.temperature
+        weights = np.exp(scaled)
+        keep = weights >= _MIN_P * weights.max()
+        chosen = top[keep]
+        return int(self._rng.choice(chosen, p=weights[keep] / weights[keep].sum()))
 
     def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
         """The model's probability that its reply to ``messages`` begins with ``text``.
@@ -342,6 +374,43 @@ class LlamaCppGenerator:
 
 
 _TOP_K = 48
+_TOP_K_SAMPLE, _MIN_P = 40, 0.05
+
+
+class _StopFilter:
+    """Holds back text that may begin a stop string, and cuts the reply at one.
+
+    Each piece let through carries the summed log probability of the tokens it holds.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.held = ""
+        self.logprob = 0.0
+
+    def feed(self, piece: str, logprob: float) -> tuple[Token | None, bool]:
+        """Add a token's text; return what may be shown now and whether a stop was met."""
+        self.held += piece
+        self.logprob += logprob
+        cut = min((i for s in self.stops if (i := self.held.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            self.held = self.held[:cut]
+            return self.flush(""), True
+        keep = max(
+            (n for s in self.stops for n in range(1, len(s)) if self.held.endswith(s[:n])),
+            default=0,
+        )
+        if keep >= len(self.held) or not self.held:
+            return None, False
+        shown = Token(self.held[: len(self.held) - keep], self.logprob)
+        self.held, self.logprob = self.held[len(self.held) - keep :], 0.0
+        return shown, False
+
+    def flush(self, tail: str) -> Token | None:
+        """What is left once the reply ends."""
+        text, self.held = self.held + tail, ""
+        logprob, self.logprob = self.logprob, 0.0
+        return Token(text, logprob) if text else None
 
 
 def _refusal_share(allowed: list[tuple[int, bytes]], logits: Any, refusal: bytes) -> float:

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Fit the confidence a written answer needs to lead the reply, on evaluation records.
+
+A generated answer whose words the model itself found unlikely is replaced by the
+extract (the quoted sentence), which leads instead. Records per channel, two runs of
+``postfinder eval QUESTIONS --answers --records FILE`` on the same questions: one with
+the model and the gate off (``POSTFINDER_ANSWER__MIN_LEAD_LOGPROB=-100``), so that every
+generated record carries ``lead_logprob_mean`` / ``lead_logprob_min``, and one with
+``--no-llm`` (what the extract replies to each question). Each threshold is replayed:
+lead accuracy, reply accuracy, the share of generated answers and how many of them lead
+without the gold, per channel, and leave-one-channel-out (the threshold that maximises
+the lead accuracy pooled over the other channels, reported on the one left out).
+
+Usage: python scripts/fit_confidence.py NAME=MODEL.jsonl,EXTRACT.jsonl [...]
+       [--feature lead_logprob_mean|lead_logprob_min]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+THRESHOLDS = [-100.0] + [round(-0.1 * i, 2) for i in range(40, 0, -1)]
+
+
+def load(path: Path) -> list[dict]:
+    """Records of one ``--records`` file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def replayed(model: dict, extract: dict | None, feature: str, threshold: float) -> dict:
+    """The record as the gate at ``threshold`` would have left it."""
+    value = (model.get("signals") or {}).get(feature)
+    if model["mode"] != "generated" or value is None or value >= threshold or extract is None:
+        return model
+    return {**extract, "lead_correct": extract["correct"]}
+
+
+def measure(pairs: Sequence[tuple[dict, dict | None]], feature: str, threshold: float) -> dict:
+    """Rates of one threshold over (model record, extract record) pairs of answerable questions."""
+    rows = [replayed(m, e, feature, threshold) for m, e in pairs]
+    generated = [r for r in rows if r["mode"] == "generated"]
+    n = max(len(rows), 1)
+    return {
+        "lead_accuracy": sum(r["lead_correct"] for r in rows) / n,
+        "reply_accuracy": sum(r["correct"] for r in rows) / n,
+        "generated_share": len(generated) / n,
+        "generated_lead_wrong": (
+            sum(not r["lead_correct"] for r in generated) / len(generated) if generated else 0.0
+        ),
+        "n": len(rows),
+    }
+
+
+def answerable_pairs(model_path: Path, extract_path: Path) -> list[tuple[dict, dict | None]]:
+    """Answerable questions with a gold text, each with its extract-only record."""
+    extracts = {r["query"]: r for r in load(extract_path)}
+    return [
+        (r, extracts.get(r["query"]))
+        for r in load(model_path)
+        if not r["should_refuse"] and r.get("kind") != "headline" and r.get("answers")
+    ]
+
+
+def best(pairs: Sequence[tuple[dict, dict | None]], feature: str) -> float:
+    """The threshold with the highest lead accuracy (the lowest one among ties)."""
+    return max(
+        THRESHOLDS, key=lambda t: (round(measure(pairs, feature, t)["lead_accuracy"], 6), -t)
+    )
+
+
+def row(name: str, threshold: float, result: dict) -> str:
+    """One table row."""
+    return (
+        f"| {name} | {threshold:g} | {result['lead_accuracy']:.2f} | {result['reply_accuracy']:.2f}"
+        f" | {result['generated_share']:.2f} | {result['generated_lead_wrong']:.2f} | {result['n']} |"
+    )
+
+
+def main() -> None:
+    """Replay the gate per channel and leave one channel out."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("channels", nargs="+", help="NAME=MODEL_RECORDS,EXTRACT_RECORDS")
+    parser.add_argument("--feature", default="lead_logprob_mean")
+    args = parser.parse_args()
+    data: dict[str, list[tuple[dict, dict | None]]] = {}
+    for spec in args.channels:
+        name, _, paths = spec.partition("=")
+        model, _, extract = paths.partition(",")
+        data.setdefault(name, []).extend(answerable_pairs(Path(model), Path(extract)))
+    header = (
+        "| channel | threshold | lead accuracy | reply accuracy | generated"
+        " | generated leads without the gold | answerable |"
+    )
+    print(header)
+    print("|---|---|---|---|---|---|---|")
+    for name, pairs in data.items():
+        for threshold in (-100.0, -2.0, -1.5, -1.0, -0.7, -0.5, -0.3):
+            print(row(name, threshold, measure(pairs, args.feature, threshold)))
+    print("\nLeave one channel out (off -> fitted on the others):")
+    print(header)
+    print("|---|---|---|---|---|---|---|")
+    for name, pairs in data.items():
+        others = [p for other, ps in data.items() if other != name for p in ps]
+        chosen = best(others, args.feature) if others else best(pairs, args.feature)
+        print(row(f"{name} (off)", -100.0, measure(pairs, args.feature, -100.0)))
+        print(row(f"{name} (fitted)", chosen, measure(pairs, args.feature, chosen)))
+    pooled = [p for ps in data.values() for p in ps]
+    chosen = best(pooled, args.feature)
+    print(f"\nPooled over every channel: {args.feature} >= {chosen:g}")
+    print(row("all", chosen, measure(pooled, args.feature, chosen)))
+
+
+if __name__ == "__main__":
+    main()
