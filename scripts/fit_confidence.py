@@ -73,10 +73,11 @@ def best(pairs: Sequence[tuple[dict, dict | None]], feature: str) -> float:
 
 def row(name: str, threshold: float, result: dict) -> str:
     """One table row."""
-    return (
-        f"| {name} | {threshold:g} | {result['lead_accuracy']:.2f} | {result['reply_accuracy']:.2f}"
-        f" | {result['generated_share']:.2f} | {result['generated_lead_wrong']:.2f} | {result['n']} |"
+    rates = " | ".join(
+        f"{result[key]:.2f}"
+        for key in ("lead_accuracy", "reply_accuracy", "generated_share", "generated_lead_wrong")
     )
+    return f"| {name} | {threshold:g} | {rates} | {result['n']} |"
 
 
 def main() -> None:
