@@ -201,6 +201,15 @@ class AnswerSettings(BaseModel):
         description="Free style: how much a strong retrieval match raises the no-answer "
         "probability needed to refuse.",
     )
+    typed_extract_sentences: int = Field(
+        5,
+        ge=0,
+        le=50,
+        description="A question that asks how much / when / who is answered by an extract only "
+        "when one of this many best sentences says that kind of thing (a sum, a date, a name; "
+        "`answer_type.reply_fits`), else refused: the posts share the topic, not the detail "
+        "(0 turns it off).",
+    )
     min_lead_logprob: float = Field(
         -100.0,
         le=0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CHANNEL_ID, NEWS, channel_refusal_file
+from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
 from postfinder.answering.extractive import extractive_answer
 from postfinder.answering.grounding import GroundingChecker
@@ -112,6 +112,29 @@ def test_an_answer_the_model_was_unsure_of_does_not_lead(qa_app: App, llm: FakeG
     answer = qa_app.answerer().answer(question)
     assert (answer.mode, answer.lead) == ("generated", draft)
     assert answer.signals["lead_logprob_mean"] == -0.5
+
+
+def test_the_extract_quotes_what_says_the_detail_or_refuses(
+    settings, make_app, write_export, always_answer
+) -> None:
+    club = [
+        "Разговорный клуб английского в библиотеке проходит по средам в 19:00.",
+        "Клуб ведёт волонтёр Анна, приходите со своими вопросами и темами.",
+        "В музее открылась выставка старых открыток, вход по записи.",
+    ]
+    app = make_app(FakeGenerator())
+    export = write_export([message(i + 1, text) for i, text in enumerate(club)])
+    app.indexer().index_export(export, username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    answerer = app.answerer(use_llm=False)
+    # A price is asked and no post names one: a quote would only share the topic.
+    assert answerer.answer("Сколько стоит разговорный клуб в библиотеке?").mode == "refused"
+    # The same posts say when it meets: that is quoted.
+    answer = answerer.answer("Когда проходит разговорный клуб в библиотеке?")
+    assert answer.mode == "extractive" and "19:00" in answer.answer
+    settings.answer.typed_extract_sentences = 0  # the check off: the topic is quoted
+    off = app.answerer(use_llm=False).answer("Сколько стоит разговорный клуб в библиотеке?")
+    assert off.mode == "extractive" and "клуб" in off.answer
 
 
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
-from postfinder.answering.answer_type import phrase_fits, question_type
+from postfinder.answering.answer_type import (
+    phrase_fits,
+    question_type,
+    question_unit,
+    reply_fits,
+    unit_fits,
+)
 from postfinder.answering.decision import decide, span_confidence
 from postfinder.answering.passages import RankedPost
 from postfinder.answering.span import (
@@ -134,6 +140,42 @@ def test_a_domain_of_the_cited_post_stays_as_it_is(span_app, llm) -> None:
 )
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("Сколько стоит билет на каток?", "money"),
+        ("сколько бабок Почта России потратит на переезд?", "money"),
+        ("Разговорный клуб платный? Сколько стоит?", "money"),
+        ("Combien coûte la carte Navegante ?", "money"),
+        ("博客园 VIP 会员一年多少钱？", "money"),
+        ("сколько лет было Дженсену Хуану, когда он основал NVIDIA?", "time"),
+        ("How long is the visa valid for?", "time"),
+        ("Les cours durent combien d'heures ?", "time"),
+        ("на сколько суток арестовали тех пятерых?", "time"),
+        # What is counted comes right after the question word, whatever follows.
+        ("сколько модулей в вашем бесплатном курсе?", ""),
+        ("неужели кто-то платит за винрар? сколько лицензий он продает?", ""),
+        ("на сколько процентов 1С задирает цены?", ""),
+        ("Сколько станций на новой ветке?", ""),
+        ("Что стоит посмотреть в парке?", ""),  # not a quantity question at all
+    ],
+)
+def test_question_units(question: str, unit: str) -> None:
+    assert question_unit(question) == unit
+
+
+def test_unit_phrases() -> None:
+    for sum_of_money in ("500 рублей", "$1.1M", "1,46 €", "13.99美元", "бесплатно", "free"):
+        assert unit_fits("money", sum_of_money), sum_of_money
+    assert not unit_fits("money", "до 23:30") and not unit_fits("money", "130 тысяч мест")
+    for duration in ("100 лет", "64-летний", "60 дней", "150 heures", "32天", "3 года"):
+        assert unit_fits("time", duration), duration
+    assert not unit_fits("time", "1993") and not unit_fits("time", "79 пассажиров")
+    question = "Сколько стоит одна поездка на автобусе 847?"
+    assert not reply_fits(question, "Автобус 847 ходит до 23:30 [1].")
+    assert reply_fits(question, "Поездка стоит 62 рубля [1].")
 
 
 def test_phrase_types() -> None:

@@ -16,6 +16,10 @@ from typing import Literal, cast
 from postfinder.answering.grounding import CITATION_RE
 
 AnswerType = Literal["quantity", "date", "entity", "any"]
+# What a quantity is counted in, where the question says: a price needs a currency (or
+# "free"), a duration or an age a unit of time. "Сколько стоит поездка?" answered by
+# "до 23:30" or "130 тысяч рабочих мест" is a post about the topic without the detail.
+Unit = Literal["money", "time", ""]
 
 _WORD = re.compile(r"\w+")
 _QUANTITY_Q = re.compile(
@@ -65,6 +69,33 @@ _DATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 
+_MONEY_Q = re.compile(
+    r"сто(?:ит|ят|ил|ит?ь|имост)\w*|цен[аеуы]\b|(?<![а-яё])(?:за|вы|о)?плат\w*|денег|деньг\w*"
+    r"|бабк\w*|бабок|бабос\w*|бабл\w*"
+    r"|рубл\w*|доллар\w*|евро\b|заработ\w*|потрат\w*|вложил\w*|выручк\w*|зарплат\w*"
+    r"|штраф\w*|пошлин\w*|\bcost\w*|\bprice\w*|\bpa(?:y|id)\w*|\bfees?\b|co[uû]t\w*|\bprix"
+    r"|pag(?:ar|o)\w*|钱|费|价|赎金|投资",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"[₽$€£¥元円]|руб|\bр\.|коп\w*|долл|бакс|евро|юан|тенге|гривн|франк|фунт|dollar|euro"
+    r"|\b(?:usd|eur|rub|cny)\b|cents?\b|бесплатн\w*|даром|\bfree\b|gratuit\w*|gratis|免费",
+    re.IGNORECASE,
+)
+_TIME_Q = re.compile(
+    r"скольк\w*\s+(?:\w+\s+)?(?:лет|год\w*|месяц\w*|недел\w*|дн\w*|сут\w*|час\w*|минут\w*"
+    r"|секунд\w*|времени|ехать|идти|лететь|длит\w*|займ\w*)"
+    r"|how\s+(?:long|old)|combien\s+de\s+temps|combien\s+d['’e]\s*(?:heures|jours|semaines"
+    r"|mois|ans|minutes)|cu[aá]nto\s+tiempo|多久|多长时间|几年|多少年|几天|多少天|几岁|多大|几个月",
+    re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"\bлет\b|\w*летн\w*|год|месяц|недел|\bдн|дней|день|сут|час|минут|секунд|\bмин\b|возраст"
+    r"|век|year|month|week|\bdays?\b|hour|minute|second|\ban(?:s|née?s?)\b|mois|semaine|jour"
+    r"|heure|a[nñ]os?\b|\bmes(?:es)?\b|semana|d[ií]as?\b|horas?\b|年|月|周|天|小时|分钟|秒|岁",
+    re.IGNORECASE,
+)
+
 
 def question_type(question: str) -> AnswerType:
     """The type of answer the question asks for (``any`` when it cannot be told).
@@ -98,20 +129,51 @@ def phrase_fits(kind: AnswerType, phrase: str) -> bool:
     return True
 
 
+# "Сколько лицензий ...", "на сколько процентов ...": the word after the question word
+# names what is counted (a plural genitive), whatever money word comes later.
+_COUNTED = re.compile(r"\bскольк\w*\s+([а-яё]+(?:ов|ев|ей|ий|ок|ек|ц))\b|процент|%", re.IGNORECASE)
+
+
+def question_unit(question: str) -> Unit:
+    """What the quantity asked for is counted in: ``money``, ``time``, or ``""`` (a plain
+    number, or not a quantity question)."""
+    if question_type(question) != "quantity":
+        return ""
+    if _TIME_Q.search(question):
+        return "time"  # before money: "сколько лет платить?" asks for a duration
+    counted = _COUNTED.search(question)
+    if counted is not None and not (counted.group(1) and _MONEY_Q.fullmatch(counted.group(1))):
+        return ""
+    return "money" if _MONEY_Q.search(question) else ""
+
+
+def unit_fits(unit: Unit, phrase: str) -> bool:
+    """True when ``phrase`` is counted in ``unit`` (always, for no unit)."""
+    if unit == "money":
+        return bool(_MONEY.search(phrase))
+    if unit == "time":
+        return bool(_TIME.search(phrase))
+    return True
+
+
 def answer_type_fits(question: str, phrase: str) -> bool:
     """`phrase_fits` for the type that ``question`` asks for."""
     return phrase_fits(question_type(question), phrase)
 
 
 def reply_fits(question: str, reply: str) -> bool:
-    """True when a written reply holds a word of the asked type the question lacks.
+    """True when a written reply holds a word of the asked type the question lacks, in
+    the unit asked for.
 
     "Посылка с маслом была задержана [1]." does not say how much: a generated answer
-    to "Сколько масла было в посылке?" must add a number, not only repeat the question's.
+    to "Сколько масла было в посылке?" must add a number, not only repeat the question's;
+    one to "Сколько стоит билет?" must say a sum of money (`question_unit`).
     """
     kind = question_type(question)
     if kind == "any":
         return True
+    if not unit_fits(question_unit(question), CITATION_RE.sub(" ", reply)):
+        return False
     asked = {word.lower() for word in _WORD.findall(question)}
     added = " ".join(
         w for w in _WORD.findall(CITATION_RE.sub(" ", reply)) if w.lower() not in asked

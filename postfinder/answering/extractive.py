@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from postfinder.answering.passages import RankedPost, best_sentences
 from postfinder.ingest.post import Post
@@ -19,21 +19,29 @@ REFERRING_RE = re.compile(
 )
 
 
-def quote_sentences(item: RankedPost) -> str:
+def quote_sentences(item: RankedPost, include: int | None = None) -> str:
     """The two best-matching sentences in post order; one that refers back gets the one before.
 
     Two sentences, not one: on the haystack questions the gold answer is in the best
-    sentence 78% of the time and in the best two 90% (docs/benchmarks.md).
+    sentence 78% of the time and in the best two 90% (docs/benchmarks.md). ``include``:
+    a sentence that must be among them (the one that says what was asked).
     """
     sentences = item.sentences
     order = sorted(range(len(sentences)), key=lambda i: -item.scores[i])
     chosen = sorted(order[:QUOTED_SENTENCES])
+    if include is not None and include not in chosen:
+        chosen = sorted({order[0], include})
     if chosen[0] > 0 and chosen[0] - 1 not in chosen and REFERRING_RE.match(sentences[chosen[0]]):
         chosen.insert(0, chosen[0] - 1)
     return " ".join(sentences[i] for i in chosen)
 
 
-def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str, Post | None]:
+def extractive_answer(
+    ranked: Sequence[RankedPost],
+    max_chars: int,
+    says: Callable[[str], bool] | None = None,
+    within: int = 0,
+) -> tuple[str, Post | None]:
     """Quote the best sentence among the top posts, citing its post as [1].
 
     Parameters
@@ -42,15 +50,29 @@ def extractive_answer(ranked: Sequence[RankedPost], max_chars: int) -> tuple[str
         Retrieved posts with sentence scores, best first.
     max_chars
         Longest quote.
+    says
+        Whether a sentence can say what was asked (a sum for "how much does it cost?");
+        when given, the quote is of the best such sentence among the ``within`` best
+        sentences, and there is none when no sentence can: the posts share the topic,
+        not the detail.
+    within
+        How far down the sentences a ``says`` sentence may be.
 
     Returns
     -------
     tuple
-        The quote (``«...» [1]``) and the post it comes from (``None`` when no post has text).
+        The quote (``«...» [1]``) and the post it comes from (``None`` when no post has
+        text, or none says what was asked).
     """
     candidates = [r for r in ranked[:POSTS_CONSIDERED] if r.sentences]
     if not candidates:
         return "", None
-    item = candidates[best_sentences(candidates)[0][1]]
-    quoted = shorten(quote_sentences(item), max_chars)
+    order = best_sentences(candidates)
+    if says is not None:
+        order = [o for o in order[:within] if says(candidates[o[1]].sentences[o[2]])]
+        if not order:
+            return "", None
+    _, index, sentence = order[0]
+    item = candidates[index]
+    quoted = shorten(quote_sentences(item, sentence), max_chars)
     return f"«{quoted}» [1]", item.post

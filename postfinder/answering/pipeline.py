@@ -8,9 +8,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Literal
 
-from postfinder.answering.answer_type import answer_type_fits, reply_fits
+from postfinder.answering.answer_type import answer_type_fits, question_type, reply_fits
 from postfinder.answering.decision import decide, refuses, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
@@ -325,12 +326,20 @@ class Answerer:
                 query, ranked, _Asked(probability, language), on_progress, cancel
             )
         # An extract replaces a draft that failed the checks; the draft stays on record.
-        reply = generated or self._extract(ranked, language) or _Reply.refusal(language)
+        reply = generated or self._extract(query, ranked, language) or _Reply.refusal(language)
         return reply, trace
 
-    def _extract(self, ranked: list[RankedPost], language: str) -> _Reply | None:
-        """Quote the best sentence of the top posts; None when none is worth quoting."""
-        quote, post = extractive_answer(ranked, self.settings.max_chars)
+    def _extract(self, question: str, ranked: list[RankedPost], language: str) -> _Reply | None:
+        """Quote the best sentence of the top posts; None when none is worth quoting, or
+        none of the best says the kind of thing asked (a sum, a date: `reply_fits`)."""
+        within = self.settings.typed_extract_sentences
+        typed = within > 0 and question_type(question) != "any"
+        quote, post = extractive_answer(
+            ranked,
+            self.settings.max_chars,
+            says=partial(reply_fits, question) if typed else None,
+            within=within,
+        )
         if post is None:
             return None
         link = self.retriever.channel.link(post.id)
