@@ -42,7 +42,13 @@ from pathlib import Path
 from typing import Any
 
 from postfinder.answering import answer_type
-from postfinder.answering.answer_type import AnswerType, question_type, reply_fits
+from postfinder.answering.answer_type import (
+    AnswerType,
+    question_type,
+    question_unit,
+    reply_fits,
+    unit_fits,
+)
 from postfinder.language import detect_language
 from postfinder.text import split_sentences
 
@@ -245,13 +251,41 @@ def main(argv: Sequence[str] | None = None) -> None:
     items += xquad_items(args.xquad) if args.xquad else []
     items += rubq_items(args.rubq) if args.rubq else []
     sets = labelled_sets(items)
-    report = {"coverage": coverage(items), "types": {}}
+    report = {"coverage": coverage(items), "types": {}, "units": unit_rates(items)}
     for kind in TYPED:
         report["types"][kind] = fit_type(kind, sets, args.max_gold_rejected)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print_report(report)
+        print_units(report["units"])
+
+
+def unit_rates(items: Sequence[Item]) -> dict[str, dict[str, float | int]]:
+    """Per unit (money, time) and dataset: golds of questions asking for it, the share the
+    unit rule rejects, and the share of plain-count golds (quantity questions asking for
+    no unit: "130 тысяч", "79 пассажиров") it would accept for it."""
+    out: dict[str, dict[str, float | int]] = {}
+    quantity = [i for i in items if question_type(i.question) == "quantity"]
+    for unit in ("money", "time"):
+        for dataset in sorted({i.dataset for i in quantity}) + ["all"]:
+            here = [i for i in quantity if dataset in ("all", i.dataset)]
+            asked = [i for i in here if question_unit(i.question) == unit]
+            counts = [i for i in here if question_unit(i.question) == ""]
+            if not asked:
+                continue
+            out[f"{unit} {dataset}"] = {
+                "golds": len(asked),
+                "gold_rejected": sum(not unit_fits(unit, i.gold, i.question) for i in asked)
+                / len(asked),
+                "counts": len(counts),
+                "count_accepted": (
+                    sum(unit_fits(unit, i.gold, i.question) for i in counts) / len(counts)
+                    if counts
+                    else math.nan
+                ),
+            }
+    return out
 
 
 def coverage(items: Sequence[Item]) -> dict[str, dict[str, float | int]]:
@@ -319,6 +353,16 @@ def print_report(report: dict[str, Any]) -> None:
                 _fmt(r[k]) for k in ("golds", "gold_rejected", "swapped_accepted", "phrases_caught")
             ]
             print(f"| {dataset} | {r['rule']} | " + " | ".join(cells) + " |")
+
+
+def print_units(units: dict[str, dict[str, float | int]]) -> None:
+    """The unit rule's table: golds rejected, plain counts accepted."""
+    print("\n### units of quantity questions\n")
+    print("| unit, dataset | golds | gold rejected | plain counts | count accepted as the unit |")
+    print("|---|---|---|---|---|")
+    for name, r in units.items():
+        cells = [_fmt(r[k]) for k in ("golds", "gold_rejected", "counts", "count_accepted")]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def print_replay(records: dict[str, str]) -> None:

@@ -158,6 +158,8 @@ def test_question_types(question: str, kind: str) -> None:
         ("сколько модулей в вашем бесплатном курсе?", ""),
         ("неужели кто-то платит за винрар? сколько лицензий он продает?", ""),
         ("на сколько процентов 1С задирает цены?", ""),
+        ("Во сколько раз выросли цены на нефть?", ""),
+        ("Из скольких цифр состоит это число?", ""),
         ("Сколько станций на новой ветке?", ""),
         ("Что стоит посмотреть в парке?", ""),  # not a quantity question at all
     ],
@@ -173,6 +175,10 @@ def test_unit_phrases() -> None:
     for duration in ("100 лет", "64-летний", "60 дней", "150 heures", "32天", "3 года"):
         assert unit_fits("time", duration), duration
     assert not unit_fits("time", "1993") and not unit_fits("time", "79 пассажиров")
+    # A question that names the unit is answered by a bare number, but a year is no age.
+    assert unit_fits("time", "39", "Сколько лет было Мэннингу?")
+    assert not unit_fits("time", "в 1993 году", "Сколько лет было Хуану, когда он основал NVIDIA?")
+    assert unit_fits("time", "3:08", "Сколько времени осталось в игре?")
     question = "Сколько стоит одна поездка на автобусе 847?"
     assert not reply_fits(question, "Автобус 847 ходит до 23:30 [1].")
     assert reply_fits(question, "Поездка стоит 62 рубля [1].")

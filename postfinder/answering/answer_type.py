@@ -70,7 +70,7 @@ _DATE_WORDS = re.compile(
 )
 
 _MONEY_Q = re.compile(
-    r"сто(?:ит|ят|ил|ит?ь|имост)\w*|цен[аеуы]\b|(?<![а-яё])(?:за|вы|о)?плат\w*|денег|деньг\w*"
+    r"(?<![а-яё])сто(?:ит|ят|ил|ит?ь|имост)\w*|цен[аеуы]\b|(?<![а-яё])(?:за|вы|о)?плат\w*|денег|деньг\w*"
     r"|бабк\w*|бабок|бабос\w*|бабл\w*"
     r"|рубл\w*|доллар\w*|евро\b|заработ\w*|потрат\w*|вложил\w*|выручк\w*|зарплат\w*"
     r"|штраф\w*|пошлин\w*|\bcost\w*|\bprice\w*|\bpa(?:y|id)\w*|\bfees?\b|co[uû]t\w*|\bprix"
@@ -82,6 +82,14 @@ _MONEY = re.compile(
     r"|\b(?:usd|eur|rub|cny)\b|cents?\b|бесплатн\w*|даром|\bfree\b|gratuit\w*|gratis|免费",
     re.IGNORECASE,
 )
+# "Сколько лет было ...?" names its unit, and "39" answers it; "how long?" does not.
+_NAMED_TIME_Q = re.compile(
+    r"скольк\w*\s+(?:\w+\s+)?(?:лет|год\w*|месяц\w*|недел\w*|дн\w*|сут\w*|час\w*|минут\w*"
+    r"|секунд\w*)|combien\s+d['’e]\s*(?:heures|jours|semaines|mois|ans|minutes)"
+    r"|几年|多少年|几天|多少天|几岁|几个月",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
 _TIME_Q = re.compile(
     r"скольк\w*\s+(?:\w+\s+)?(?:лет|год\w*|месяц\w*|недел\w*|дн\w*|сут\w*|час\w*|минут\w*"
     r"|секунд\w*|времени|ехать|идти|лететь|длит\w*|займ\w*)"
@@ -90,9 +98,9 @@ _TIME_Q = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(
-    r"\bлет\b|\w*летн\w*|год|месяц|недел|\bдн|дней|день|сут|час|минут|секунд|\bмин\b|возраст"
+    r"\bлет\b|\w*летн\w*|\bгод(?:а|ов)?\b|месяц|недел|\bдн|дней|день|сут|час|минут|секунд|\bмин\b|возраст"
     r"|век|year|month|week|\bdays?\b|hour|minute|second|\ban(?:s|née?s?)\b|mois|semaine|jour"
-    r"|heure|a[nñ]os?\b|\bmes(?:es)?\b|semana|d[ií]as?\b|horas?\b|年|月|周|天|小时|分钟|秒|岁",
+    r"|heure|a[nñ]os?\b|\bmes(?:es)?\b|semana|d[ií]as?\b|horas?\b|\d:\d\d|年|月|周|天|小时|分钟|秒|岁",
     re.IGNORECASE,
 )
 
@@ -131,7 +139,11 @@ def phrase_fits(kind: AnswerType, phrase: str) -> bool:
 
 # "Сколько лицензий ...", "на сколько процентов ...": the word after the question word
 # names what is counted (a plural genitive), whatever money word comes later.
-_COUNTED = re.compile(r"\bскольк\w*\s+([а-яё]+(?:ов|ев|ей|ий|ок|ек|ц))\b|процент|%", re.IGNORECASE)
+_COUNTED = re.compile(
+    r"\bскольк\w*\s+(?:[а-яё]+(?:их|ых)\s+)?([а-яё]+(?:ов|ев|ей|ий|ок|ек|ц|р))\b"
+    r"|\bскольк\w*\s+раз\b|процент|%",
+    re.IGNORECASE,
+)
 
 
 def question_unit(question: str) -> Unit:
@@ -147,12 +159,19 @@ def question_unit(question: str) -> Unit:
     return "money" if _MONEY_Q.search(question) else ""
 
 
-def unit_fits(unit: Unit, phrase: str) -> bool:
-    """True when ``phrase`` is counted in ``unit`` (always, for no unit)."""
+def unit_fits(unit: Unit, phrase: str, question: str = "") -> bool:
+    """True when ``phrase`` is counted in ``unit`` (always, for no unit).
+
+    A duration whose unit the ``question`` names ("Сколько лет было ...?") may be a bare
+    number, but not a year: "1993" does not say how old someone was.
+    """
     if unit == "money":
         return bool(_MONEY.search(phrase))
     if unit == "time":
-        return bool(_TIME.search(phrase))
+        if _TIME.search(phrase):
+            return True
+        named = bool(question) and bool(_NAMED_TIME_Q.search(question))
+        return named and bool(_NUMBER.search(_YEAR.sub(" ", phrase)))
     return True
 
 
@@ -172,7 +191,7 @@ def reply_fits(question: str, reply: str) -> bool:
     kind = question_type(question)
     if kind == "any":
         return True
-    if not unit_fits(question_unit(question), CITATION_RE.sub(" ", reply)):
+    if not unit_fits(question_unit(question), CITATION_RE.sub(" ", reply), question):
         return False
     asked = {word.lower() for word in _WORD.findall(question)}
     added = " ".join(
