@@ -213,7 +213,7 @@ class AnswerSettings(BaseModel):
     min_lead_logprob: float = Field(
         -100.0,
         le=0,
-        description="Free style: the mean log probability the model gave the words of its "
+        description="Free style: the lowest log probability the model gave a word of its "
         "answer (before the citation) for the answer to lead the reply; below it the "
         "extract answers (fitted by scripts/fit_confidence.py; -100 turns it off).",
     )

@@ -8,11 +8,12 @@ the model and the gate off (``POSTFINDER_ANSWER__MIN_LEAD_LOGPROB=-100``), so th
 generated record carries ``lead_logprob_mean`` / ``lead_logprob_min``, and one with
 ``--no-llm`` (what the extract replies to each question). Each threshold is replayed:
 lead accuracy, reply accuracy, the share of generated answers and how many of them lead
-without the gold, per channel, and leave-one-channel-out (the threshold that maximises
-the lead accuracy pooled over the other channels, reported on the one left out).
+without the gold, per channel, and leave-one-channel-out: the lowest threshold whose lead
+accuracy pooled over the other channels is within ``--tolerance`` of their best, reported
+on the one left out.
 
 Usage: python scripts/fit_confidence.py NAME=MODEL.jsonl,EXTRACT.jsonl [...]
-       [--feature lead_logprob_mean|lead_logprob_min]
+       [--feature lead_logprob_min|lead_logprob_mean] [--tolerance 0.01]
 """
 
 from __future__ import annotations
@@ -64,11 +65,12 @@ def answerable_pairs(model_path: Path, extract_path: Path) -> list[tuple[dict, d
     ]
 
 
-def best(pairs: Sequence[tuple[dict, dict | None]], feature: str) -> float:
-    """The threshold with the highest lead accuracy (the lowest one among ties)."""
-    return max(
-        THRESHOLDS, key=lambda t: (round(measure(pairs, feature, t)["lead_accuracy"], 6), -t)
-    )
+def best(pairs: Sequence[tuple[dict, dict | None]], feature: str, tolerance: float) -> float:
+    """The lowest threshold whose lead accuracy is within ``tolerance`` of the highest: the
+    written answer keeps every place where it costs (almost) nothing."""
+    accuracy = {t: measure(pairs, feature, t)["lead_accuracy"] for t in THRESHOLDS}
+    top = max(accuracy.values())
+    return min(t for t, value in accuracy.items() if value >= top - tolerance)
 
 
 def row(name: str, threshold: float, result: dict) -> str:
@@ -84,7 +86,8 @@ def main() -> None:
     """Replay the gate per channel and leave one channel out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("channels", nargs="+", help="NAME=MODEL_RECORDS,EXTRACT_RECORDS")
-    parser.add_argument("--feature", default="lead_logprob_mean")
+    parser.add_argument("--feature", default="lead_logprob_min")
+    parser.add_argument("--tolerance", type=float, default=0.01)
     args = parser.parse_args()
     data: dict[str, list[tuple[dict, dict | None]]] = {}
     for spec in args.channels:
@@ -105,11 +108,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name, pairs in data.items():
         others = [p for other, ps in data.items() if other != name for p in ps]
-        chosen = best(others, args.feature) if others else best(pairs, args.feature)
+        chosen = best(others or pairs, args.feature, args.tolerance)
         print(row(f"{name} (off)", -100.0, measure(pairs, args.feature, -100.0)))
         print(row(f"{name} (fitted)", chosen, measure(pairs, args.feature, chosen)))
     pooled = [p for ps in data.values() for p in ps]
-    chosen = best(pooled, args.feature)
+    chosen = best(pooled, args.feature, args.tolerance)
     print(f"\nPooled over every channel: {args.feature} >= {chosen:g}")
     print(row("all", chosen, measure(pooled, args.feature, chosen)))
 

@@ -111,7 +111,7 @@ def test_an_answer_the_model_was_unsure_of_does_not_lead(qa_app: App, llm: FakeG
     llm.enqueue(draft)
     answer = qa_app.answerer().answer(question)
     assert (answer.mode, answer.lead) == ("generated", draft)
-    assert answer.signals["lead_logprob_mean"] == -0.5
+    assert answer.signals["lead_logprob_min"] == -0.5
 
 
 def test_the_extract_quotes_what_says_the_detail_or_refuses(

@@ -520,7 +520,7 @@ class Answerer:
             failed = "the grounding check"
         elif not reply_fits(question, report.cited_text()):
             failed = "the kind of answer asked"
-        elif signals.get("lead_logprob_mean", 0.0) < self.settings.min_lead_logprob:
+        elif signals.get("lead_logprob_min", 0.0) < self.settings.min_lead_logprob:
             # Fluent but unsure: a small model's wrong part of the right sentence reads as
             # well as the right part; the quoted sentence leads instead.
             failed = "the model's fitted confidence"
