@@ -211,11 +211,12 @@ class AnswerSettings(BaseModel):
         "(0 turns it off).",
     )
     min_lead_logprob: float = Field(
-        -100.0,
+        -0.5,
         le=0,
         description="Free style: the lowest log probability the model gave a word of its "
-        "answer (before the citation) for the answer to lead the reply; below it the "
-        "extract answers (fitted by scripts/fit_confidence.py; -100 turns it off).",
+        "answer (before the citation) for the answer to lead the reply; the model stops at "
+        "the first word below it and the extract answers (fitted by "
+        "scripts/fit_confidence.py; -100 turns it off).",
     )
     headline_min_overlap: float = Field(
         0.5,

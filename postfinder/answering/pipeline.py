@@ -113,11 +113,13 @@ class _Trace:
 
 @dataclass
 class _Streamed:
-    """What the model streamed: its tokens, their timings, whether time ran out."""
+    """What the model streamed: its tokens, their timings, whether time ran out or it was
+    stopped for an unsure word."""
 
     tokens: list[Token] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
+    unsure: bool = False  # stopped at a word of the answer below the fitted confidence
 
     @property
     def text(self) -> str:
@@ -492,7 +494,7 @@ class Answerer:
                 draft=streamed.text, rejected_draft=streamed.text, timings=timings, signals=signals
             )
         signals.update(streamed.confidence())
-        draft = streamed.text.strip()
+        draft = streamed.text.strip()  # cut short when the model was unsure of a word
         trace = _Trace(
             draft=draft,
             tokens={
@@ -514,16 +516,17 @@ class Answerer:
         """The reply a draft makes when it passes every check; ``None``: the extract answers."""
         if not draft or NO_ANSWER in draft:
             return None
+        if signals.get("lead_logprob_min", 0.0) < self.settings.min_lead_logprob:
+            # Fluent but unsure: a small model's wrong part of the right sentence reads as
+            # well as the right part; the quoted sentence leads instead.
+            log.info("Draft below the model's fitted confidence: %r", draft)
+            return None
         report = self.checker.check(draft, self._support(prompt), question)
         failed = ""
         if not report.supported:
             failed = "the grounding check"
         elif not reply_fits(question, report.cited_text()):
             failed = "the kind of answer asked"
-        elif signals.get("lead_logprob_min", 0.0) < self.settings.min_lead_logprob:
-            # Fluent but unsure: a small model's wrong part of the right sentence reads as
-            # well as the right part; the quoted sentence leads instead.
-            failed = "the model's fitted confidence"
         if failed:
             log.info("Draft failed %s: %r", failed, draft)
             return None
@@ -570,6 +573,10 @@ class Answerer:
             if cancel is not None and cancel.is_set():
                 out.timed_out = True
                 return out
+            if out.confidence().get("lead_logprob_min", 0.0) < self.settings.min_lead_logprob:
+                # The rest of an answer that will not lead is not worth the wait.
+                out.unsure = True
+                break
             if on_progress is None:
                 continue
             complete = split_sentences(out.text)[:-1]
