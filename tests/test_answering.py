@@ -62,6 +62,8 @@ def test_draft_that_does_not_say_how_much_falls_back(qa_app: App, llm: FakeGener
     llm.enqueue("Пошлину за загранпаспорт оплачивают на Госуслугах [1].")  # grounded, no sum
     answer = qa_app.answerer().answer(question)
     assert answer.mode == "extractive" and "6000" in answer.answer
+    # The sum asked for is in bold inside the quote: what a member reads first.
+    assert "пошлина **6000 рублей**." in answer.answer
     assert answer.rejected_draft == "Пошлину за загранпаспорт оплачивают на Госуслугах [1]."
     llm.enqueue("Пошлина за загранпаспорт 6000 рублей [1].")  # control: the sum is given
     assert qa_app.answerer().answer(question).mode == "generated"

@@ -6,6 +6,7 @@ import pytest
 from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
 from postfinder.answering.answer_type import (
+    asked_span,
     phrase_fits,
     question_type,
     question_unit,
@@ -182,6 +183,32 @@ def test_unit_phrases() -> None:
     question = "Сколько стоит одна поездка на автобусе 847?"
     assert not reply_fits(question, "Автобус 847 ходит до 23:30 [1].")
     assert reply_fits(question, "Поездка стоит 62 рубля [1].")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "bold"),
+    [
+        ("Сколько стоит пошлина?", "оплатите пошлину 6 000 ₽ за паспорт", "6 000 ₽"),
+        ("Сколько станций на линии?", "На ней 31 станция и 21 пересадка", "31"),
+        (
+            "Сколько лет было Мэннингу в Суперкубке 50?",
+            "В Суперкубке 50 39-летний Мэннинг",
+            "39-летний",
+        ),
+        (
+            "Сколько должна выплатить контора?",
+            "Суд обязал выплатить 1 805 674 рубля",
+            "1 805 674 рубля",
+        ),
+        ("Когда откроют станцию?", "Станцию откроют 1 марта", None),  # not a quantity
+        ("Сколько стоит билет?", "Билеты продают в кассах", None),
+    ],
+)
+def test_the_quantity_asked_for_is_found_in_the_quote(
+    question: str, text: str, bold: str | None
+) -> None:
+    span = asked_span(question, text)
+    assert (text[span[0] : span[1]] if span else None) == bold
 
 
 def test_phrase_types() -> None:

@@ -198,3 +198,35 @@ def reply_fits(question: str, reply: str) -> bool:
         w for w in _WORD.findall(CITATION_RE.sub(" ", reply)) if w.lower() not in asked
     )
     return phrase_fits(kind, added)
+
+
+# Digits grouped by thousands ("6 000", "1 805 674") or a plain or decimal number.
+_AMOUNT = r"(?:[$€£¥₽]\s?)?(?:\d{1,3}(?:[\u00a0\u202f ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)"
+_SCALE = r"(?:\s?(?:тыс\.?|тысяч\w*|млн|млрд|миллион\w*|миллиард\w*|万|亿|[kKМM]\b))?"
+_ASKED = {
+    "money": re.compile(
+        _AMOUNT + _SCALE + r"\s?(?:₽|руб\w*|р\.|долл\w*|евро|юан\w*|\$|€|£|¥|美元|元|usd|eur)"
+        r"|[$€£¥₽]\s?\d[\d.,]*" + _SCALE,
+        re.IGNORECASE,
+    ),
+    "time": re.compile(
+        _AMOUNT + r"[\s-]?(?:летн\w*|лет|года?|месяц\w*|недел\w*|дн\w*|дней|сут\w*|час\w*"
+        r"|минут\w*|секунд\w*|years?|months?|weeks?|days?|hours?|minutes?|heures?|jours?|mois"
+        r"|ans|天|小时|分钟|年|个月|岁)",
+        re.IGNORECASE,
+    ),
+    "": re.compile(_AMOUNT + _SCALE),
+}
+
+
+def asked_span(question: str, text: str) -> tuple[int, int] | None:
+    """Where ``text`` says the quantity a how-much / how-many question asks for: the first
+    sum of money, duration or number (as `question_unit` asks) that the question does not
+    already hold; ``None`` for other questions or when there is none."""
+    if question_type(question) != "quantity":
+        return None
+    asked = {match.strip() for match in _ASKED[""].findall(question)}
+    for match in _ASKED[question_unit(question)].finditer(text):
+        if match.group(0).strip() not in asked:
+            return match.start(), match.end()
+    return None

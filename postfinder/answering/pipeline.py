@@ -11,7 +11,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
-from postfinder.answering.answer_type import answer_type_fits, question_type, reply_fits
+from postfinder.answering.answer_type import (
+    answer_type_fits,
+    asked_span,
+    question_type,
+    reply_fits,
+)
 from postfinder.answering.decision import decide, refuses, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
@@ -345,6 +350,9 @@ class Answerer:
         if post is None:
             return None
         link = self.retriever.channel.link(post.id)
+        span = asked_span(question, quote) if "**" not in quote else None
+        if span is not None:  # the sum asked for, in bold inside the quote: read first
+            quote = f"{quote[: span[0]]}**{quote[span[0] : span[1]].strip()}**{quote[span[1] :]}"
         quote = self._keep_post_links(quote, post)
         text = f"{phrase('extractive', language)}\n{quote}"
         return _Reply("extractive", text, lead=text, sources=(Source(1, post.id, link),))
