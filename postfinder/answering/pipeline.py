@@ -118,13 +118,12 @@ class _Trace:
 
 @dataclass
 class _Streamed:
-    """What the model streamed: its tokens, their timings, whether time ran out or it was
-    stopped for an unsure word."""
+    """What the model streamed (cut short at a word below the fitted confidence): its
+    tokens, their timings, whether time ran out."""
 
     tokens: list[Token] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
-    unsure: bool = False  # stopped at a word of the answer below the fitted confidence
 
     @property
     def text(self) -> str:
@@ -582,9 +581,7 @@ class Answerer:
                 out.timed_out = True
                 return out
             if out.confidence().get("lead_logprob_min", 0.0) < self.settings.min_lead_logprob:
-                # The rest of an answer that will not lead is not worth the wait.
-                out.unsure = True
-                break
+                break  # the rest of an answer that will not lead is not worth the wait
             if on_progress is None:
                 continue
             complete = split_sentences(out.text)[:-1]
