@@ -623,8 +623,8 @@ class Answerer:
         mentions = [m for p in posts for m in MENTION_RE.findall(p.text)]
         return sanitize_answer(draft, allowed_links, mentions, self.settings.max_chars)
 
-    def _verified(self, partial: str, prompt: Prompt, question: str) -> str | None:
+    def _verified(self, so_far: str, prompt: Prompt, question: str) -> str | None:
         """Return the sanitised partial answer if every sentence is grounded, else None."""
-        if not self.checker.check(partial, self._support(prompt), question).supported:
+        if not self.checker.check(so_far, self._support(prompt), question).supported:
             return None
-        return self._clean(partial, prompt.posts)
+        return self._clean(so_far, prompt.posts)
