@@ -83,18 +83,17 @@ _MONEY = re.compile(
     re.IGNORECASE,
 )
 # "Сколько лет было ...?" names its unit, and "39" answers it; "how long?" does not.
-_NAMED_TIME_Q = re.compile(
+_NAMED_TIME = (
     r"скольк\w*\s+(?:\w+\s+)?(?:лет|год\w*|месяц\w*|недел\w*|дн\w*|сут\w*|час\w*|минут\w*"
     r"|секунд\w*)|combien\s+d['’e]\s*(?:heures|jours|semaines|mois|ans|minutes)"
-    r"|几年|多少年|几天|多少天|几岁|几个月",
-    re.IGNORECASE,
+    r"|几年|多少年|几天|多少天|几岁|几个月"
 )
+_NAMED_TIME_Q = re.compile(_NAMED_TIME, re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
+# A duration asked without naming its unit, or with it (`_NAMED_TIME`).
 _TIME_Q = re.compile(
-    r"скольк\w*\s+(?:\w+\s+)?(?:лет|год\w*|месяц\w*|недел\w*|дн\w*|сут\w*|час\w*|минут\w*"
-    r"|секунд\w*|времени|ехать|идти|лететь|длит\w*|займ\w*)"
-    r"|how\s+(?:long|old)|combien\s+de\s+temps|combien\s+d['’e]\s*(?:heures|jours|semaines"
-    r"|mois|ans|minutes)|cu[aá]nto\s+tiempo|多久|多长时间|几年|多少年|几天|多少天|几岁|多大|几个月",
+    _NAMED_TIME + r"|скольк\w*\s+(?:\w+\s+)?(?:времени|ехать|идти|лететь|длит\w*|займ\w*)"
+    r"|how\s+(?:long|old)|combien\s+de\s+temps|cu[aá]nto\s+tiempo|多久|多长时间|多大",
     re.IGNORECASE,
 )
 _TIME = re.compile(

@@ -187,8 +187,7 @@ class LlamaCppGenerator:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
         stops = _StopFilter(self.stop)
         for step in range(max_tokens):
-            top = float(logits.max())
-            log_total = top + float(np.log(np.exp(logits - top).sum()))
+            log_total = _log_total(logits)
             if step == 0 and banned:
                 logits[banned] = -np.inf
             token = self._sample(logits)
@@ -319,8 +318,7 @@ class LlamaCppGenerator:
         for step in range(max_tokens):
             if cancel is not None and cancel.is_set():
                 break
-            top = float(logits.max())
-            log_total = top + float(np.log(np.exp(logits - top).sum()))
+            log_total = _log_total(logits)
             token, piece, allowed = self._best_allowed(logits, reply, constraint, vocab)
             if step == 0:
                 refused = _refusal_share(allowed, logits, refusal.encode())
@@ -375,6 +373,12 @@ class LlamaCppGenerator:
 
 _TOP_K = 48
 _TOP_K_SAMPLE, _MIN_P = 40, 0.05
+
+
+def _log_total(logits: Any) -> float:
+    """log(sum(exp(logits))): a token's log probability is its logit minus this."""
+    top = float(logits.max())
+    return top + float(np.log(np.exp(logits - top).sum()))
 
 
 class _StopFilter:
