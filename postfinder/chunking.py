@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from postfinder.text import split_sentences
+from postfinder.text import join_sentences, split_sentences
 
 
 class Chunker:
@@ -44,14 +44,14 @@ class Chunker:
         size = 0
         for unit, tokens in units:
             if current and size + tokens > self.max_tokens:
-                chunks.append(" ".join(u for u, _ in current))
+                chunks.append(join_sentences([u for u, _ in current]))
                 current, size = self._tail(current)
                 while current and size + tokens > self.max_tokens:
                     size -= current.pop(0)[1]
             current.append((unit, tokens))
             size += tokens
         if current:
-            chunks.append(" ".join(u for u, _ in current))
+            chunks.append(join_sentences([u for u, _ in current]))
         return chunks
 
     def _units(self, text: str) -> list[tuple[str, int]]:

@@ -1,9 +1,12 @@
-"""Small text helpers shared by chunking, retrieval and answering (they import nothing of
-PostFinder, so any module may use them)."""
+"""Small text helpers shared by chunking, retrieval and answering (they import only
+`postfinder.language`, which imports nothing of PostFinder, so any module may use them)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from postfinder.language import CJK_CHARS
 
 # ANSI escape sequences, C0/C1 controls (but tab and newline), zero-width and bidi marks.
 CONTROL_RE = re.compile(
@@ -11,7 +14,14 @@ CONTROL_RE = re.compile(
     "\u2066-\u2069\ufeff]"
 )
 
-SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|\n+")
+# Full-width end marks (Chinese, Japanese) end a sentence without a space after them; a
+# closing quote or bracket right after the mark stays with its sentence.
+SENTENCE_END = re.compile(
+    r"(?<=[.!?…])\s+|(?<=[。！？])(?![”’」』）〕】》\"'])\s*|(?<=[。！？][”’」』）〕】》\"'])\s*|\n+"
+)
+FULL_WIDTH_END = re.compile(r"[。！？][”’」』）〕】》\"']?$")
+# Text in CJK scripts may be cut after any character (CJK and full-width punctuation too).
+_BREAK_AFTER_RE = re.compile(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef]")
 INTERROGATIVES = re.compile(
     r"^(кто|что|где|когда|почему|зачем|как|какой|какая|какое|какие|каких|сколько|куда|"
     r"откуда|чей|чья|чьё|можно|правда|есть ли|who|what|where|when|why|how|which|is|are|"
@@ -21,8 +31,27 @@ INTERROGATIVES = re.compile(
 
 
 def shorten(text: str, limit: int) -> str:
-    """``text`` cut at a word boundary to at most ``limit`` characters, "…" marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    """``text`` cut at a word boundary to at most ``limit`` characters, "…" marking the cut.
+
+    After an ideograph is a word boundary too: Chinese has no spaces, and cutting at the
+    last space (often after a Latin name near the start) would drop most of the text.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cjk = [m.end() for m in _BREAK_AFTER_RE.finditer(head)]
+    cut = max(head.rfind(" "), cjk[-1] if cjk else -1)
+    return (head[:cut] if cut >= 0 else head).rstrip() + "…"
+
+
+def join_sentences(sentences: Sequence[str]) -> str:
+    """Sentences joined as they stand in a text: by a space, or by nothing after a
+    full-width end mark (Chinese text has no space between sentences)."""
+    joined = ""
+    for sentence in sentences:
+        glue = "" if not joined or FULL_WIDTH_END.search(joined) else " "
+        joined += glue + sentence
+    return joined
 
 
 def split_sentences(text: str) -> list[str]:

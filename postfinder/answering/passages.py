@@ -16,7 +16,7 @@ import numpy as np
 
 from postfinder.embeddings.base import Embedder
 from postfinder.ingest.post import Post
-from postfinder.text import split_sentences
+from postfinder.text import join_sentences, split_sentences
 
 MAX_SENTENCES = 60  # per post: bounds the embedding work for very long posts
 LEXICAL_WEIGHT = 0.5
@@ -39,7 +39,7 @@ class RankedPost:
     def top_text(self, count: int) -> str:
         """The ``count`` best-matching sentences, in post order (what an answer may use)."""
         order = sorted(range(len(self.scores)), key=lambda i: -self.scores[i])[:count]
-        return " ".join(self.sentences[i] for i in sorted(order))
+        return join_sentences([self.sentences[i] for i in sorted(order)])
 
     def window_range(
         self, budget: int, count_tokens: Callable[[str], int], max_sentences: int = 10**6
@@ -82,7 +82,7 @@ class RankedPost:
             return lead + self.sentences[best][:keep].rstrip() + " …"
         start, end = self.window_range(budget, count_tokens)
         last = len(self.sentences) - 1
-        text = " ".join(self.sentences[start : end + 1])
+        text = join_sentences(self.sentences[start : end + 1])
         return ("… " if start > 0 else "") + text + (" …" if end < last else "")
 
 
@@ -175,6 +175,6 @@ def support_texts(items: Sequence[RankedPost], count: int) -> list[str]:
     """
     keep = {(n, i) for _, n, i in best_sentences(items)[:count]}
     return [
-        " ".join(s for i, s in enumerate(item.sentences) if (n, i) in keep)
+        join_sentences([s for i, s in enumerate(item.sentences) if (n, i) in keep])
         for n, item in enumerate(items)
     ]

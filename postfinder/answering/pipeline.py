@@ -36,7 +36,7 @@ from postfinder.language import reply_language
 from postfinder.phrases import phrase
 from postfinder.retrieval import HybridRetriever, SearchResult
 from postfinder.settings import AnswerSettings, LLMSettings
-from postfinder.text import CONTROL_RE, shorten, split_sentences
+from postfinder.text import CONTROL_RE, join_sentences, shorten, split_sentences
 
 log = logging.getLogger(__name__)
 # "topic": the channel posted a headline about it, the detail is behind the post's link.
@@ -586,7 +586,7 @@ class Answerer:
                 continue
             complete = split_sentences(out.text)[:-1]
             if len(complete) > shown:
-                verified = self._verified(" ".join(complete), prompt, question)
+                verified = self._verified(join_sentences(complete), prompt, question)
                 if verified is None:
                     break  # a sentence failed: stop early, the extract replaces the draft
                 shown = len(complete)
