@@ -37,6 +37,10 @@ runner = CliRunner()
         ("Билет стоит 1 000 рублей", "1000 рублей", True),
         ("Ёлка у ратуши", "елка", True),
         ("Konwiktorska Street, Warsaw", "Konwiktorska Street", True),
+        # Chinese has no spaces: a gold is found inside a run of characters.
+        ("作者是九井谅子，格式为mobi。", "九井谅子", True),
+        ("该阅读器支持7种格式", "7 种", True),
+        ("由人民邮电出版社出版", "人民出版社", False),
     ],
 )
 def test_contains_gold(answer: str, gold: str, expected: bool) -> None:
