@@ -243,6 +243,26 @@ def test_extract_quotes_the_sentence_that_answers_not_the_opening() -> None:
     assert "Городские новости" not in quote
 
 
+def test_extract_quotes_chinese_sentences_not_their_paragraph() -> None:
+    # Chinese puts no space after "。": the paragraph is four sentences, not one.
+    text = "社区维护着这个项目，界面简洁。欢迎试用。阅读器支持7种格式的电子书。如有问题请反馈。"
+    ranked = _ranked([text], "阅读器支持几种格式的电子书？")
+    quote, _ = extractive_answer(ranked, 1200)
+    assert "阅读器支持7种格式的电子书。" in quote and quote.count("。") == 2
+
+
+def test_a_quoted_sentence_that_refers_back_brings_the_one_before() -> None:
+    # "因此" (therefore) leans on the sentence before it, which holds the reason.
+    text = (
+        "我们原先希望将所有文章汇集成一本电子书，但这个目标并不现实。"
+        "由于文章数量超过万篇，图片就超过了2GB。"
+        "因此，你可以利用原始数据自己制作电子书。"
+    )
+    ranked = _ranked([text], "为什么没有把全部文章做成一本电子书？")
+    quote, _ = extractive_answer(ranked, 1200)
+    assert "超过了2GB" in quote
+
+
 def test_sanitize_links_mentions_length() -> None:
     text = (
         "See https://evil.example/x and https://t.me/city/3, www.spam.io, ask @admin "

@@ -214,7 +214,8 @@ _ASKED = {
         r"|ans|天|小时|分钟|年|个月|岁)",
         re.IGNORECASE,
     ),
-    "": re.compile(_AMOUNT + _SCALE),
+    # A unit written onto the number ("2.5GHz", "128ГБ") or a percent is part of it.
+    "": re.compile(_AMOUNT + _SCALE + r"(?:\s?%|[A-Za-zА-Яа-яЁё]{1,5}(?![A-Za-zА-Яа-яЁё]))?"),
 }
 
 

@@ -7,20 +7,22 @@ from collections.abc import Callable, Sequence
 
 from postfinder.answering.passages import RankedPost, best_sentences
 from postfinder.ingest.post import Post
-from postfinder.text import shorten
+from postfinder.text import join_sentences, shorten
 
 POSTS_CONSIDERED = 3
 QUOTED_SENTENCES = 2
-# Sentences that lean on the one before them ("Это ...", "It ...") need it to make sense.
+# Sentences that lean on the one before them ("Это ...", "It ...", "因此…") need it to make
+# sense (Chinese words have no boundary to match: a sentence that starts with them counts).
 REFERRING_RE = re.compile(
-    r"^(?:это|этот|эта|эти|он|она|оно|они|его|её|ее|их|там|тогда|также|поэтому|однако|"
-    r"it|this|these|they|he|she|there|then|also|however)\b",
+    r"^(?:(?:это|этот|эта|эти|он|она|оно|они|его|её|ее|их|там|тогда|также|поэтому|однако|"
+    r"it|this|these|they|he|she|there|then|also|however)\b"
+    r"|因此|所以|但是|但|不过|然而|此外|同时|于是|这|那|该|其|他|她|它)",
     re.IGNORECASE,
 )
 
 
 def quote_sentences(item: RankedPost, include: int | None = None) -> str:
-    """The two best-matching sentences in post order; one that refers back gets the one before.
+    """The two best-matching sentences in post order; each that refers back gets the one before.
 
     Two sentences, not one: on the haystack questions the gold answer is in the best
     sentence 78% of the time and in the best two 90% (docs/benchmarks.md). ``include``:
@@ -28,12 +30,11 @@ def quote_sentences(item: RankedPost, include: int | None = None) -> str:
     """
     sentences = item.sentences
     order = sorted(range(len(sentences)), key=lambda i: -item.scores[i])
-    chosen = sorted(order[:QUOTED_SENTENCES])
+    chosen = set(order[:QUOTED_SENTENCES])
     if include is not None and include not in chosen:
-        chosen = sorted({order[0], include})
-    if chosen[0] > 0 and chosen[0] - 1 not in chosen and REFERRING_RE.match(sentences[chosen[0]]):
-        chosen.insert(0, chosen[0] - 1)
-    return " ".join(sentences[i] for i in chosen)
+        chosen = {order[0], include}
+    chosen |= {i - 1 for i in chosen if i > 0 and REFERRING_RE.match(sentences[i])}
+    return join_sentences([sentences[i] for i in sorted(chosen)])
 
 
 def extractive_answer(
