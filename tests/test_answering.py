@@ -139,6 +139,9 @@ def test_the_extract_quotes_what_says_the_detail_or_refuses(
     settings.answer.typed_extract_sentences = 0  # the check off: the topic is quoted
     off = app.answerer(use_llm=False).answer("Сколько стоит разговорный клуб в библиотеке?")
     assert off.mode == "extractive" and "клуб" in off.answer
+    # The quote has no number: the "1" of "[1]" is not made bold as the number asked for.
+    count = app.answerer(use_llm=False).answer("Сколько волонтёров ведут клуб?")
+    assert count.mode == "extractive" and "Анна" in count.answer and "**" not in count.answer
 
 
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:

@@ -183,6 +183,10 @@ def test_unit_phrases() -> None:
     question = "Сколько стоит одна поездка на автобусе 847?"
     assert not reply_fits(question, "Автобус 847 ходит до 23:30 [1].")
     assert reply_fits(question, "Поездка стоит 62 рубля [1].")
+    # "一个" is the article ("is a reader"), not the number of formats asked for.
+    formats = "这个阅读器能读几种格式的书？"
+    assert not reply_fits(formats, "它是一个适用于 Android 的阅读器。")
+    assert reply_fits(formats, "支持7种格式。") and reply_fits(formats, "支持一百种格式。")
 
 
 @pytest.mark.parametrize(
@@ -200,6 +204,9 @@ def test_unit_phrases() -> None:
             "Суд обязал выплатить 1 805 674 рубля",
             "1 805 674 рубля",
         ),
+        ("龙芯3A6000 主频能到多少？", "主频达到2.5GHz，支持128位向量", "2.5GHz"),
+        ("Какой объём у диска?", "Сколько места: 512ГБ, а скорость 3 ГБ/с", None),  # not how much
+        ("Сколько процентов рынка?", "Доля выросла до 3,07 % в июне", "3,07 %"),
         ("Когда откроют станцию?", "Станцию откроют 1 марта", None),  # not a quantity
         ("Сколько стоит билет?", "Билеты продают в кассах", None),
     ],

@@ -53,7 +53,9 @@ _NUMBER = re.compile(
     r"|большинств\w*|несколько|много|мало|ни\s+(?:в\s+)?одн\w*|one|two|three|four|five|six"
     r"|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|hundred\w*"
     r"|thousand\w*|million\w*|billion\w*|half|third|quarter|dozen\w*|several|once|twice"
-    r"|none|no)\b|[一二三四五六七八九十百千万亿两]",
+    r"|none|no)\b|[二三四五六七八九十百千万亿两]"
+    # "一" is also the article ("是一个阅读器": "is a reader") and part of words (统一, 唯一).
+    r"|(?<![统唯之万第])一(?![个款种些直起样般定切同旦致])",
     re.IGNORECASE,
 )
 _DATE_WORDS = re.compile(

@@ -349,7 +349,8 @@ class Answerer:
         if post is None:
             return None
         link = self.retriever.channel.link(post.id)
-        span = asked_span(question, quote) if "**" not in quote else None
+        # Searched in the quoted text only: the "1" of "[1]" is not the number asked for.
+        span = asked_span(question, quote[: quote.rfind("»")]) if "**" not in quote else None
         if span is not None:  # the sum asked for, in bold inside the quote: read first
             quote = f"{quote[: span[0]]}**{quote[span[0] : span[1]].strip()}**{quote[span[1] :]}"
         quote = self._keep_post_links(quote, post)
