@@ -227,6 +227,9 @@ def test_phrase_types() -> None:
     assert not phrase_fits("date", "Генеральный совет")
     assert not phrase_fits("date", "до него") and not phrase_fits("date", "after him")
     assert phrase_fits("date", "в XX веке") and phrase_fits("date", "после Первой мировой войны")
+    # A sum is no date: "В каком году…?" is not answered by "обойдётся в 2025 рублей".
+    assert not phrase_fits("date", "обойдется в 2025 рублей") and phrase_fits("date", "в 2025 году")
+    assert phrase_fits("date", "в 1851 году билет стоил 7 рублей")
     assert phrase_fits("entity", "Перл Маки") and not phrase_fits("entity", "1886")
     assert phrase_fits("any", "что угодно")
 

@@ -132,7 +132,8 @@ def phrase_fits(kind: AnswerType, phrase: str) -> bool:
     if kind == "quantity":
         return bool(_NUMBER.search(phrase))
     if kind == "date":
-        return bool(_DATE_WORDS.search(phrase))
+        # "в 2025 рублей" holds a sum, not a year: a number that counts money is no date.
+        return bool(_DATE_WORDS.search(_ASKED["money"].sub(" ", phrase)))
     if kind == "entity":
         return bool(re.search(r"[^\W\d_]", phrase))  # a name has letters, not only digits
     return True
