@@ -44,11 +44,13 @@ from typing import Any
 from postfinder.answering import answer_type
 from postfinder.answering.answer_type import (
     AnswerType,
+    asked_span,
     question_type,
     question_unit,
     reply_fits,
     unit_fits,
 )
+from postfinder.evaluation import normalise_answer
 from postfinder.language import detect_language
 from postfinder.text import split_sentences
 
@@ -379,6 +381,37 @@ def print_replay(records: dict[str, str]) -> None:
         rejected = [r for r in typed if not reply_fits(r["query"], r["lead"])]
         right = sum(bool(r.get("lead_correct")) for r in rejected)
         print(f"| {channel} | {len(typed)} | {len(rejected)} | {right} |")
+    print_bold(records)
+
+
+def print_bold(records: dict[str, str]) -> None:
+    """Per channel: quotes answering a question with a number in bold, and how many of
+    those bold numbers are the gold answer (answerable) or none (unanswerable)."""
+    print(
+        "\n| channel | quotes with a bold number (answerable) | the bold is the gold |"
+        " quotes with a bold number (unanswerable) |"
+    )
+    print("|---|---|---|---|")
+    for channel, path in records.items():
+        counts = [0, 0, 0]
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row.get("mode") != "extractive":
+                continue
+            body = row["lead"].replace("**", "")
+            body = body[: body.rfind("»")]
+            span = asked_span(row["query"], body)
+            if span is None:
+                continue
+            if row["should_refuse"]:
+                counts[2] += 1
+                continue
+            bold = normalise_answer(body[span[0] : span[1]])
+            counts[0] += 1
+            counts[1] += any(
+                bold and f" {bold} " in f" {normalise_answer(g)} " for g in row["answers"]
+            )
+        print(f"| {channel} | {counts[0]} | {counts[1]} | {counts[2]} |")
 
 
 if __name__ == "__main__":

@@ -225,9 +225,31 @@ _ASKED = {
 def asked_span(question: str, text: str) -> tuple[int, int] | None:
     """Where ``text`` says the quantity a how-much / how-many question asks for: the first
     sum of money, duration or number (as `question_unit` asks) that the question does not
-    already hold; ``None`` for other questions or when there is none."""
+    already hold; ``None`` for other questions or when there is none.
+
+    A question that names what it counts ("Сколько пассажиров …?") gets only a number
+    followed by that word: the "100" of "SSJ 100" or of "1200 квадратах" is not the
+    count of passengers or cows, and a wrong number in bold reads as the answer.
+    """
     if question_type(question) != "quantity":
         return None
+    asked = {match.strip() for match in _ASKED[""].findall(question)}
+    unit = question_unit(question)
+    counted = _COUNTED.search(question) if unit == "" else None
+    noun = counted.group(1) if counted is not None else None
+    for match in _ASKED[unit].finditer(text):
+        if match.group(0).strip() in asked:
+            continue
+        percent = noun is not None and noun.lower().startswith("процент") and "%" in match[0]
+        if noun is None or percent or _names(text[match.end() :], noun):
+            return match.start(), match.end()
+    return None
+
+
+def _names(rest: str, noun: str) -> bool:
+    """True when one of the first two words of ``rest`` is ``noun`` in any ending."""
+    stem = noun.lower()[: max(4, len(noun) - 2)]
+    return any(word.lower().startswith(stem) for word in _WORD.findall(rest)[:2])
     asked = {match.strip() for match in _ASKED[""].findall(question)}
     for match in _ASKED[question_unit(question)].finditer(text):
         if match.group(0).strip() not in asked:
