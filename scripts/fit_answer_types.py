@@ -403,7 +403,7 @@ def print_bold(records: dict[str, str]) -> None:
             span = asked_span(row["query"], body)
             if span is None:
                 continue
-            if row["should_refuse"]:
+            if row.get("should_refuse"):
                 counts[2] += 1
                 continue
             bold = normalise_answer(body[span[0] : span[1]])

@@ -59,8 +59,25 @@ def test_replay_counts_rejected_leads_per_channel(fit, tmp_path: Path, capsys) -
         },
         {"query": "Как записаться?", "mode": "generated", "lead": "Через бота [1]."},  # untyped
         {"query": "Сколько стоит вход?", "mode": "extractive", "lead": "«…» [1]"},
+        {
+            "query": "Сколько стоит вход?",
+            "mode": "extractive",
+            "lead": "«Вход по будням **300 ₽**, в выходные 500 ₽.» [1]",
+            "answers": ["300 ₽"],
+            "should_refuse": False,
+        },
+        {
+            "query": "Сколько стоит парковка?",
+            "mode": "extractive",
+            "lead": "«Вход по будням 300 ₽.» [1]",
+            "answers": [],
+            "should_refuse": True,
+        },
     ]
     path = tmp_path / "records.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     fit.main(["--records", f"city={path}"])
-    assert capsys.readouterr().out.splitlines()[-1] == "| city | 2 | 1 | 0 |"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| city | 2 | 1 | 0 |"
+    # Quotes with a bold number: 1 answerable (the bold is the gold), 1 unanswerable.
+    assert lines[-1] == "| city | 1 | 1 | 1 |"
