@@ -210,6 +210,12 @@ class AnswerSettings(BaseModel):
         "`answer_type.reply_fits`), else refused: the posts share the topic, not the detail "
         "(0 turns it off).",
     )
+    typed_extract_on_topic: bool = Field(
+        True,
+        description="The sentence that says what a how-much / when / who question asks must "
+        "come from a post sharing a content word with the question (a rink's prices do not "
+        "say what a bus ride costs; fitted by scripts/fit_typed_extract.py).",
+    )
     min_lead_logprob: float = Field(
         -0.5,
         le=0,

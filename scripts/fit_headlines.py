@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench_channels import ROOT, channels  # type: ignore[import-not-found]
 
-from postfinder.answering.headline import headline_overlap, is_headline
+from postfinder.answering.headline import content_overlap, is_headline
 from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.evaluation import load_questions
@@ -69,7 +69,7 @@ def measure(data_dir: Path, questions: list[Path]) -> tuple[list[Row], int, int]
                 Row(
                     kind,
                     passes and top is not None and is_headline(top),
-                    headline_overlap(query, top, answerer.tokenize) if top else 0.0,
+                    content_overlap(query, top, answerer.tokenize) if top else 0.0,
                     top is not None and top.id in item.relevant,
                 )
             )

@@ -9,7 +9,9 @@ extract only when one of the K best sentences of its top posts says that kind of
 labelled questions: near-miss questions refused, answerable ones refused (false
 refusal) and answered with the gold by the extract. Then leave one channel out: the K
 that refuses the most near-misses of the other channels with at most
-``--max-false-refusal`` on each of them.
+``--max-false-refusal`` on each of them. Each K > 0 is replayed twice: with any of the
+top posts' sentences, and ("on topic", ``answer.typed_extract_on_topic``) only with those
+of posts that share a content word with the question.
 
 Usage: python scripts/fit_typed_extract.py NAME=DATA_DIR,QUESTIONS.jsonl [...]
        [--max-false-refusal 0.05]
@@ -19,19 +21,26 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from postfinder.answering.answer_type import question_type, reply_fits
 from postfinder.answering.extractive import extractive_answer
+from postfinder.answering.headline import content_overlap
 from postfinder.answering.passages import RankedPost, rank_sentences
 from postfinder.answering.pipeline import Answerer
 from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.evaluation import contains_gold
+from postfinder.ingest.post import Post
 from postfinder.settings import load_settings
 
 KS = [0, 1, 2, 3, 5, 8]
+# (K, on topic): K=0 is off, with or without the topic rule.
+Variant = tuple[int, bool]
+VARIANTS: list[Variant] = [(k, topic) for k in KS for topic in (False, True) if k or not topic]
+OFF: Variant = (0, False)
 
 
 def _ranked(answerer: Answerer, query: str) -> list[RankedPost] | None:
@@ -43,12 +52,12 @@ def _ranked(answerer: Answerer, query: str) -> list[RankedPost] | None:
     return rank_sentences(query, posts, answerer.retriever.embedder, answerer.tokenize)
 
 
-def replay(data_dir: Path, questions: Path) -> dict[int, dict[str, float]]:
+def replay(data_dir: Path, questions: Path) -> dict[Variant, dict[str, float]]:
     """Counts of near-misses refused, answerable questions refused and answerable ones the
     extract answers with the gold, for each K, on one channel's questions."""
     app = App(load_settings(data_dir=data_dir, llm={"mode": "none"}))
     answerer = app.answerer(use_llm=False)
-    counts = {k: {"near_refused": 0, "false_refusal": 0, "right": 0} for k in KS}
+    counts = {v: {"near_refused": 0, "false_refusal": 0, "right": 0} for v in VARIANTS}
     n_near = n_answerable = 0
     for line in questions.read_text(encoding="utf-8").splitlines():
         item = json.loads(line) if line.strip() else {}
@@ -59,13 +68,14 @@ def replay(data_dir: Path, questions: Path) -> dict[int, dict[str, float]]:
         n_answerable += not near
         query = focus_question(item["query"])
         ranked = _ranked(answerer, query)
-        for k in KS:
+        for k, topic in VARIANTS:
             text, post = "", None
             if ranked is not None:
                 typed = k > 0 and question_type(query) != "any"
                 says = partial(reply_fits, query) if typed else None
-                text, post = extractive_answer(ranked, 700, says=says, within=k)
-            row = counts[k]
+                about = partial(_about, query, answerer.tokenize) if topic else None
+                text, post = extractive_answer(ranked, 700, says=says, within=k, about=about)
+            row = counts[(k, topic)]
             if near:
                 row["near_refused"] += post is None
             else:
@@ -73,6 +83,11 @@ def replay(data_dir: Path, questions: Path) -> dict[int, dict[str, float]]:
                 row["right"] += post is not None and contains_gold(text, item["answers"])
     app.close()
     return {k: {**row, "n_near": n_near, "n_answerable": n_answerable} for k, row in counts.items()}
+
+
+def _about(query: str, tokenize: Callable[[str], list[str]], post: Post) -> bool:
+    """The pipeline's topic rule: the post shares a content word with the question."""
+    return content_overlap(query, post, tokenize) > 0
 
 
 def rates(row: dict[str, float]) -> dict[str, float]:
@@ -85,13 +100,18 @@ def rates(row: dict[str, float]) -> dict[str, float]:
     }
 
 
-def choose(results: dict[str, dict[int, dict[str, float]]], limit: float) -> int:
-    """The K with the most near-misses refused, pooled, within ``limit`` on every channel."""
-    allowed = [k for k in KS if all(r[k]["false_refusal"] <= limit for r in results.values())]
+def choose(results: dict[str, dict[Variant, dict[str, float]]], limit: float) -> Variant:
+    """The variant with the most near-misses refused, pooled, within ``limit`` on every
+    channel (ties: the larger K, then the topic rule)."""
+    allowed = [v for v in VARIANTS if all(r[v]["false_refusal"] <= limit for r in results.values())]
     return max(
-        allowed or [0],
-        key=lambda k: (sum(r[k]["near_refused"] * r[k]["n_near"] for r in results.values()), k),
+        allowed or [OFF],
+        key=lambda v: (sum(r[v]["near_refused"] * r[v]["n_near"] for r in results.values()), v),
     )
+
+
+def _name(variant: Variant) -> str:
+    return f"{variant[0]}{' on topic' if variant[1] else ''}"
 
 
 def main() -> None:
@@ -100,7 +120,7 @@ def main() -> None:
     parser.add_argument("channels", nargs="+", help="NAME=DATA_DIR,QUESTIONS.jsonl")
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
     args = parser.parse_args()
-    results: dict[str, dict[int, dict[str, float]]] = {}
+    results: dict[str, dict[Variant, dict[str, float]]] = {}
     for spec in args.channels:
         name, _, paths = spec.partition("=")
         data_dir, _, questions = paths.partition(",")
@@ -114,20 +134,21 @@ def main() -> None:
     print("| channel | K | near-miss refused | false refusal | extract holds the gold |")
     print("|---|---|---|---|---|")
     for name, by_k in results.items():
-        for k, r in by_k.items():
+        for v, r in by_k.items():
             print(
-                f"| {name} | {k} | {r['near_refused']:.2f} of {r['n_near']} "
+                f"| {name} | {_name(v)} | {r['near_refused']:.2f} of {r['n_near']} "
                 f"| {r['false_refusal']:.2f} of {r['n_answerable']} | {r['extract_right']:.2f} |"
             )
     print("\nLeave one channel out:")
     for name, by_k in results.items():
-        k = choose({n: r for n, r in results.items() if n != name}, args.max_false_refusal)
-        r = by_k[k]
+        v = choose({n: r for n, r in results.items() if n != name}, args.max_false_refusal)
+        r = by_k[v]
         print(
-            f"  {name}: K={k} -> near-miss refused {r['near_refused']:.2f} "
-            f"(off {by_k[0]['near_refused']:.2f}), false refusal {r['false_refusal']:.2f}"
+            f"  {name}: K={_name(v)} -> near-miss refused {r['near_refused']:.2f} "
+            f"(off {by_k[OFF]['near_refused']:.2f}), false refusal {r['false_refusal']:.2f}, "
+            f"extract holds the gold {r['extract_right']:.2f}"
         )
-    print(f"Every channel: K={choose(results, args.max_false_refusal)}")
+    print(f"Every channel: K={_name(choose(results, args.max_false_refusal))}")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,25 @@ def test_the_extract_quotes_what_says_the_detail_or_refuses(
     assert count.mode == "extractive" and "Анна" in count.answer and "**" not in count.answer
 
 
+def test_the_sum_quoted_comes_from_a_post_about_what_was_asked(
+    settings, make_app, write_export, always_answer
+) -> None:
+    posts = [
+        "Автобус 847 с понедельника ходит по Парковой улице, остановка у школы перенесена.",
+        "Каток открыт до 22:00. Вход для взрослых — 300 рублей, для детей — 150 рублей.",
+    ]
+    app = make_app(FakeGenerator())
+    export = write_export([message(i + 1, text) for i, text in enumerate(posts)])
+    app.indexer().index_export(export, username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    question = "Сколько стоит одна поездка на автобусе 847?"
+    # The rink's post says a sum but shares no word with the question: no quote of it.
+    assert app.answerer(use_llm=False).answer(question).mode == "refused"
+    settings.answer.typed_extract_on_topic = False  # the rule off: the rink's prices answer
+    off = app.answerer(use_llm=False).answer(question)
+    assert off.mode == "extractive" and "300 рублей" in off.answer
+
+
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:
     answer = qa_app.answerer(use_llm=False).answer("Сколько стоит прокат коньков?")
     assert answer.mode == "extractive" and "500 рублей" in answer.answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message, service
 
-from postfinder.answering.headline import article_links, headline_overlap, is_headline
+from postfinder.answering.headline import article_links, content_overlap, is_headline
 from postfinder.app import App
 from postfinder.evaluation import AnswerOutcome, Question, evaluate_answers
 from postfinder.generation.fake import FakeGenerator
@@ -57,10 +57,10 @@ def test_article_links_leave_out_the_messenger() -> None:
 def test_overlap_is_the_share_of_the_question_the_headline_holds() -> None:
     tokenize = Tokenizer().tokenize
     post = _post(MARS)
-    assert headline_overlap("Где на Марсе зацветут деревья?", post, tokenize) == 1.0
+    assert content_overlap("Где на Марсе зацветут деревья?", post, tokenize) == 1.0
     # "какие" says nothing of the topic; of "деревья", "посадят", "Москве" one is held.
-    assert headline_overlap("Какие деревья посадят в Москве?", post, tokenize) == 1 / 3
-    assert headline_overlap("?", post, tokenize) == 0.0
+    assert content_overlap("Какие деревья посадят в Москве?", post, tokenize) == 1 / 3
+    assert content_overlap("?", post, tokenize) == 0.0
 
 
 @pytest.fixture

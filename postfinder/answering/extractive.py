@@ -42,6 +42,7 @@ def extractive_answer(
     max_chars: int,
     says: Callable[[str], bool] | None = None,
     within: int = 0,
+    about: Callable[[Post], bool] | None = None,
 ) -> tuple[str, Post | None]:
     """Quote the best sentence among the top posts, citing its post as [1].
 
@@ -58,6 +59,10 @@ def extractive_answer(
         not the detail.
     within
         How far down the sentences a ``says`` sentence may be.
+    about
+        Whether a post is about the question: a ``says`` sentence must come from such a
+        post ("Вход — 300 рублей" of a rink's post says a sum, but does not answer what a
+        bus ride costs).
 
     Returns
     -------
@@ -70,7 +75,10 @@ def extractive_answer(
         return "", None
     order = best_sentences(candidates)
     if says is not None:
-        order = [o for o in order[:within] if says(candidates[o[1]].sentences[o[2]])]
+        topical = [about is None or about(c.post) for c in candidates]
+        order = [
+            o for o in order[:within] if topical[o[1]] and says(candidates[o[1]].sentences[o[2]])
+        ]
         if not order:
             return "", None
     _, index, sentence = order[0]

@@ -76,9 +76,10 @@ def _same_word(term: str, other: str) -> bool:
     return term == other or (min(len(term), len(other)) >= 5 and term[:5] == other[:5])
 
 
-def headline_overlap(question: str, post: Post, tokenize: Callable[[str], Sequence[str]]) -> float:
-    """Share of the question's content terms (the channel's tokenizer) that the headline
-    holds: near 1 when the member asks what the headline says."""
+def content_overlap(question: str, post: Post, tokenize: Callable[[str], Sequence[str]]) -> float:
+    """Share of the question's content terms (the channel's tokenizer) that the post
+    holds: near 1 when the member asks what a headline says, 0 when the post shares no
+    content word with the question (it is not about what was asked)."""
     asked = _content_terms(question, tokenize)
     if not asked:
         return 0.0

@@ -20,7 +20,7 @@ from postfinder.answering.answer_type import (
 from postfinder.answering.decision import decide, refuses, span_confidence
 from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
-from postfinder.answering.headline import headline_overlap, is_headline
+from postfinder.answering.headline import content_overlap, is_headline
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.passages import RankedPost, best_sentences, rank_sentences, support_texts
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
@@ -296,7 +296,7 @@ class Answerer:
         """The reply "the channel posted about this" with ``post``, when it is a headline
         post that holds what was asked (`postfinder.answering.headline`); else ``None``."""
         if not is_headline(post) or (
-            headline_overlap(question, post, self.tokenize) < self.settings.headline_min_overlap
+            content_overlap(question, post, self.tokenize) < self.settings.headline_min_overlap
         ):
             return None
         # Room for the phrase and the closing "» [1]", which sanitising must not cut off.
@@ -345,6 +345,7 @@ class Answerer:
             self.settings.max_chars,
             says=partial(reply_fits, question) if typed else None,
             within=within,
+            about=self._about(question) if self.settings.typed_extract_on_topic else None,
         )
         if post is None:
             return None
@@ -356,6 +357,10 @@ class Answerer:
         quote = self._keep_post_links(quote, post)
         text = f"{phrase('extractive', language)}\n{quote}"
         return _Reply("extractive", text, lead=text, sources=(Source(1, post.id, link),))
+
+    def _about(self, question: str) -> Callable[[Post], bool]:
+        """Whether a post shares a content word with the question (`content_overlap`)."""
+        return lambda post: content_overlap(question, post, self.tokenize) > 0
 
     def _point(
         self,
