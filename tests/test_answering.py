@@ -118,6 +118,15 @@ def test_an_answer_the_model_was_unsure_of_does_not_lead(qa_app: App, llm: FakeG
     assert answer.signals["lead_logprob_min"] == -0.5
 
 
+def _indexed(make_app, write_export, always_answer, texts: list[str]) -> App:
+    """An app over a channel of ``texts`` whose refusal decision always answers."""
+    app = make_app(FakeGenerator())
+    export = write_export([message(i + 1, text) for i, text in enumerate(texts)])
+    app.indexer().index_export(export, username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    return app
+
+
 def test_the_extract_quotes_what_says_the_detail_or_refuses(
     settings, make_app, write_export, always_answer
 ) -> None:
@@ -126,10 +135,7 @@ def test_the_extract_quotes_what_says_the_detail_or_refuses(
         "Клуб ведёт волонтёр Анна, приходите со своими вопросами и темами.",
         "В музее открылась выставка старых открыток, вход по записи.",
     ]
-    app = make_app(FakeGenerator())
-    export = write_export([message(i + 1, text) for i, text in enumerate(club)])
-    app.indexer().index_export(export, username="city", progress=False)
-    always_answer.save(channel_refusal_file())
+    app = _indexed(make_app, write_export, always_answer, club)
     answerer = app.answerer(use_llm=False)
     # A price is asked and no post names one: a quote would only share the topic.
     assert answerer.answer("Сколько стоит разговорный клуб в библиотеке?").mode == "refused"
@@ -151,10 +157,7 @@ def test_the_sum_quoted_comes_from_a_post_about_what_was_asked(
         "Автобус 847 с понедельника ходит по Парковой улице, остановка у школы перенесена.",
         "Каток открыт до 22:00. Вход для взрослых — 300 рублей, для детей — 150 рублей.",
     ]
-    app = make_app(FakeGenerator())
-    export = write_export([message(i + 1, text) for i, text in enumerate(posts)])
-    app.indexer().index_export(export, username="city", progress=False)
-    always_answer.save(channel_refusal_file())
+    app = _indexed(make_app, write_export, always_answer, posts)
     question = "Сколько стоит одна поездка на автобусе 847?"
     # The rink's post says a sum but shares no word with the question: no quote of it.
     assert app.answerer(use_llm=False).answer(question).mode == "refused"
