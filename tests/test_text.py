@@ -42,6 +42,8 @@ def test_russian_and_english_split_only_before_a_space_or_line_break() -> None:
         ("Supercalifragilistic", 10, "Supercali…"),
     ],
 )
-def test_shorten_cuts_at_a_space_or_after_an_ideograph(text: str, limit: int, expected: str) -> None:
+def test_shorten_cuts_at_a_space_or_after_an_ideograph(
+    text: str, limit: int, expected: str
+) -> None:
     result = shorten(text, limit)
     assert result == expected and len(result) <= limit

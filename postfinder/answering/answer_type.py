@@ -250,8 +250,3 @@ def _names(rest: str, noun: str) -> bool:
     """True when one of the first two words of ``rest`` is ``noun`` in any ending."""
     stem = noun.lower()[: max(4, len(noun) - 2)]
     return any(word.lower().startswith(stem) for word in _WORD.findall(rest)[:2])
-    asked = {match.strip() for match in _ASKED[""].findall(question)}
-    for match in _ASKED[question_unit(question)].finditer(text):
-        if match.group(0).strip() not in asked:
-            return match.start(), match.end()
-    return None
