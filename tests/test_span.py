@@ -176,6 +176,7 @@ def test_unit_phrases() -> None:
     for duration in ("100 лет", "64-летний", "60 дней", "150 heures", "32天", "3 года"):
         assert unit_fits("time", duration), duration
     assert not unit_fits("time", "1993") and not unit_fits("time", "79 пассажиров")
+    assert not unit_fits("time", "в ноябре 2004 года") and not unit_fits("time", "2023年")
     # A question that names the unit is answered by a bare number, but a year is no age.
     assert unit_fits("time", "39", "Сколько лет было Мэннингу?")
     assert not unit_fits("time", "в 1993 году", "Сколько лет было Хуану, когда он основал NVIDIA?")
@@ -211,6 +212,8 @@ def test_unit_phrases() -> None:
         ("Сколько пассажиров было в суперджете?", "Самолёт SSJ 100 сел в Анталье", None),
         ("Сколько пассажиров было на борту?", "SSJ 100 вёз 79 взрослых пассажиров", "79"),
         ("Сколько коров вывели?", "Горит ферма на 1200 квадратах", None),
+        # "2004 года" is a year: the duration asked for is "20 лет".
+        ("Сколько лет продолжалось плавание?", "В ноябре 2004 года, за 20 лет пути", "20 лет"),
         ("Когда откроют станцию?", "Станцию откроют 1 марта", None),  # not a quantity
         ("Сколько стоит билет?", "Билеты продают в кассах", None),
     ],

@@ -92,6 +92,10 @@ _NAMED_TIME = (
 )
 _NAMED_TIME_Q = re.compile(_NAMED_TIME, re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
+# A year with its word ("в ноябре 2004 года", "2023年") names a date, not a duration.
+_YEAR_PHRASE = re.compile(
+    r"(?:\b|(?<=\D))(?:1[0-9]|20)\d\d(?:-?[а-я]{1,2})?\s*(?:год\w*|г\.|年)", re.I
+)
 # A duration asked without naming its unit, or with it (`_NAMED_TIME`).
 _TIME_Q = re.compile(
     _NAMED_TIME + r"|скольк\w*\s+(?:\w+\s+)?(?:времени|ехать|идти|лететь|длит\w*|займ\w*)"
@@ -170,6 +174,7 @@ def unit_fits(unit: Unit, phrase: str, question: str = "") -> bool:
     if unit == "money":
         return bool(_MONEY.search(phrase))
     if unit == "time":
+        phrase = _YEAR_PHRASE.sub(" ", phrase)
         if _TIME.search(phrase):
             return True
         named = bool(question) and bool(_NAMED_TIME_Q.search(question))
@@ -238,8 +243,8 @@ def asked_span(question: str, text: str) -> tuple[int, int] | None:
     counted = _COUNTED.search(question) if unit == "" else None
     noun = counted.group(1) if counted is not None else None
     for match in _ASKED[unit].finditer(text):
-        if match.group(0).strip() in asked:
-            continue
+        if match.group(0).strip() in asked or not unit_fits(unit, match[0], question):
+            continue  # "2004 года" is a year, not how many years
         percent = noun is not None and noun.lower().startswith("процент") and "%" in match[0]
         if noun is None or percent or _names(text[match.end() :], noun):
             return match.start(), match.end()
