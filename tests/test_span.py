@@ -149,6 +149,9 @@ def test_question_types(question: str, kind: str) -> None:
         ("Сколько стоит билет на каток?", "money"),
         ("сколько бабок Почта России потратит на переезд?", "money"),
         ("Разговорный клуб платный? Сколько стоит?", "money"),
+        ("почём билет на каток Метелица?", "money"),  # colloquial "how much"
+        ("А по чём вход?", "money"),
+        ("Почему каток закрыт?", ""),  # "почему" (why) is no price
         ("Combien coûte la carte Navegante ?", "money"),
         ("博客园 VIP 会员一年多少钱？", "money"),
         ("сколько лет было Дженсену Хуану, когда он основал NVIDIA?", "time"),
