@@ -9,9 +9,10 @@ extract only when one of the K best sentences of its top posts says that kind of
 labelled questions: near-miss questions refused, answerable ones refused (false
 refusal) and answered with the gold by the extract. Then leave one channel out: the K
 that refuses the most near-misses of the other channels with at most
-``--max-false-refusal`` on each of them. Each K > 0 is replayed twice: with any of the
-top posts' sentences, and ("on topic", ``answer.typed_extract_on_topic``) only with those
-of posts that share a content word with the question.
+``--max-false-refusal`` on each of them. Each K > 0 is replayed with any of the top
+posts' sentences, and ("topic S", ``answer.typed_extract_on_topic``) only with those of
+posts that hold some of the question's content words and at least S of the best post's
+share of them (``extractive.TOPIC_SHARE``).
 
 Usage: python scripts/fit_typed_extract.py NAME=DATA_DIR,QUESTIONS.jsonl [...]
        [--max-false-refusal 0.05]
@@ -37,10 +38,13 @@ from postfinder.ingest.post import Post
 from postfinder.settings import load_settings
 
 KS = [0, 1, 2, 3, 5, 8]
-# (K, on topic): K=0 is off, with or without the topic rule.
-Variant = tuple[int, bool]
-VARIANTS: list[Variant] = [(k, topic) for k in KS for topic in (False, True) if k or not topic]
-OFF: Variant = (0, False)
+# The part of the best post's share of the question's words that a post quoted must have
+# (-1: the topic rule off; 0: any share).
+SHARES = [-1.0, 0.0, 0.25, 0.5, 0.75, 1.0]
+# (K, topic share): K=0 is off, with or without the topic rule.
+Variant = tuple[int, float]
+VARIANTS: list[Variant] = [(k, share) for k in KS for share in SHARES if k or share < 0]
+OFF: Variant = (0, -1.0)
 
 
 def _ranked(answerer: Answerer, query: str) -> list[RankedPost] | None:
@@ -68,14 +72,16 @@ def replay(data_dir: Path, questions: Path) -> dict[Variant, dict[str, float]]:
         n_answerable += not near
         query = focus_question(item["query"])
         ranked = _ranked(answerer, query)
-        for k, topic in VARIANTS:
+        for k, share in VARIANTS:
             text, post = "", None
             if ranked is not None:
                 typed = k > 0 and question_type(query) != "any"
                 says = partial(reply_fits, query) if typed else None
-                about = partial(_about, query, answerer.tokenize) if topic else None
-                text, post = extractive_answer(ranked, 700, says=says, within=k, about=about)
-            row = counts[(k, topic)]
+                about = partial(_about, query, answerer.tokenize) if share >= 0 else None
+                text, post = extractive_answer(
+                    ranked, 700, says=says, within=k, about=about, topic_share=share
+                )
+            row = counts[(k, share)]
             if near:
                 row["near_refused"] += post is None
             else:
@@ -85,9 +91,9 @@ def replay(data_dir: Path, questions: Path) -> dict[Variant, dict[str, float]]:
     return {k: {**row, "n_near": n_near, "n_answerable": n_answerable} for k, row in counts.items()}
 
 
-def _about(query: str, tokenize: Callable[[str], list[str]], post: Post) -> bool:
-    """The pipeline's topic rule: the post shares a content word with the question."""
-    return content_overlap(query, post, tokenize) > 0
+def _about(query: str, tokenize: Callable[[str], list[str]], post: Post) -> float:
+    """The pipeline's topic measure: the post's share of the question's content words."""
+    return content_overlap(query, post, tokenize)
 
 
 def rates(row: dict[str, float]) -> dict[str, float]:
@@ -111,7 +117,7 @@ def choose(results: dict[str, dict[Variant, dict[str, float]]], limit: float) ->
 
 
 def _name(variant: Variant) -> str:
-    return f"{variant[0]}{' on topic' if variant[1] else ''}"
+    return f"{variant[0]}" + (f" topic {variant[1]:g}" if variant[1] >= 0 else "")
 
 
 def main() -> None:

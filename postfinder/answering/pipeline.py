@@ -358,9 +358,9 @@ class Answerer:
         text = f"{phrase('extractive', language)}\n{quote}"
         return _Reply("extractive", text, lead=text, sources=(Source(1, post.id, link),))
 
-    def _about(self, question: str) -> Callable[[Post], bool]:
-        """Whether a post shares a content word with the question (`content_overlap`)."""
-        return lambda post: content_overlap(question, post, self.tokenize) > 0
+    def _about(self, question: str) -> Callable[[Post], float]:
+        """A post's share of the question's content words (`content_overlap`)."""
+        return lambda post: content_overlap(question, post, self.tokenize)
 
     def _point(
         self,
