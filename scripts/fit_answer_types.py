@@ -58,7 +58,7 @@ TYPED: tuple[AnswerType, ...] = ("quantity", "date", "entity")
 WORD_RE = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d|[一二三四五六七八九十百千万亿两]")
 _MONTHS_SEASONS = re.compile(
-    r"\b(?:январ\w*|феврал\w*|март\w*|апрел\w*|ма[йя]\w*|июн\w*|июл\w*|август\w*|сентябр\w*"
+    r"\b(?:январ\w*|феврал\w*|март\w*|апрел\w*|ма(?:й|я|ю|е|ем)|июн\w*|июл\w*|август\w*|сентябр\w*"
     r"|октябр\w*|ноябр\w*|декабр\w*|весн\w*|осен\w*|зим\w*|век\w*|столети\w*|january|february"
     r"|march|april|may|june|july|august|september|october|november|december|spring|summer"
     r"|autumn|winter|century)\b|[年月日]",

@@ -240,6 +240,9 @@ def test_phrase_types() -> None:
     # A sum is no date: "В каком году…?" is not answered by "обойдётся в 2025 рублей".
     assert not phrase_fits("date", "обойдется в 2025 рублей") and phrase_fits("date", "в 2025 году")
     assert phrase_fits("date", "в 1851 году билет стоил 7 рублей")
+    assert phrase_fits("date", "откроется в мае, вход 300 рублей") and not phrase_fits(
+        "date", "маяк"
+    )
     assert phrase_fits("entity", "Перл Маки") and not phrase_fits("entity", "1886")
     assert phrase_fits("any", "что угодно")
 
