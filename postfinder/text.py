@@ -16,10 +16,11 @@ CONTROL_RE = re.compile(
 
 # Full-width end marks (Chinese, Japanese) end a sentence without a space after them; a
 # closing quote or bracket right after the mark stays with its sentence.
+_CLOSING = "[”’」』）〕】》\"']"
 SENTENCE_END = re.compile(
-    r"(?<=[.!?…])\s+|(?<=[。！？])(?![”’」』）〕】》\"'])\s*|(?<=[。！？][”’」』）〕】》\"'])\s*|\n+"
+    rf"(?<=[.!?…])\s+|(?<=[。！？])(?!{_CLOSING})\s*|(?<=[。！？]{_CLOSING})\s*|\n+"
 )
-FULL_WIDTH_END = re.compile(r"[。！？][”’」』）〕】》\"']?$")
+FULL_WIDTH_END = re.compile(rf"[。！？]{_CLOSING}?$")
 # Text in CJK scripts may be cut after any character (CJK and full-width punctuation too).
 _BREAK_AFTER_RE = re.compile(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef]")
 INTERROGATIVES = re.compile(
@@ -39,8 +40,8 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head = text[: limit - 1]
-    cjk = [m.end() for m in _BREAK_AFTER_RE.finditer(head)]
-    cut = max(head.rfind(" "), cjk[-1] if cjk else -1)
+    after_cjk = max((m.end() for m in _BREAK_AFTER_RE.finditer(head)), default=-1)
+    cut = max(head.rfind(" "), after_cjk)
     return (head[:cut] if cut >= 0 else head).rstrip() + "…"
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -34,7 +33,6 @@ from postfinder.answering.pipeline import Answerer
 from postfinder.answering.question import focus_question
 from postfinder.app import App
 from postfinder.evaluation import contains_gold
-from postfinder.ingest.post import Post
 from postfinder.settings import load_settings
 
 KS = [0, 1, 2, 3, 5, 8]
@@ -77,7 +75,11 @@ def replay(data_dir: Path, questions: Path) -> dict[Variant, dict[str, float]]:
             if ranked is not None:
                 typed = k > 0 and question_type(query) != "any"
                 says = partial(reply_fits, query) if typed else None
-                about = partial(_about, query, answerer.tokenize) if share >= 0 else None
+                about = (
+                    partial(content_overlap, query, tokenize=answerer.tokenize)
+                    if share >= 0
+                    else None
+                )
                 text, post = extractive_answer(
                     ranked, 700, says=says, within=k, about=about, topic_share=share
                 )
@@ -89,11 +91,6 @@ def replay(data_dir: Path, questions: Path) -> dict[Variant, dict[str, float]]:
                 row["right"] += post is not None and contains_gold(text, item["answers"])
     app.close()
     return {k: {**row, "n_near": n_near, "n_answerable": n_answerable} for k, row in counts.items()}
-
-
-def _about(query: str, tokenize: Callable[[str], list[str]], post: Post) -> float:
-    """The pipeline's topic measure: the post's share of the question's content words."""
-    return content_overlap(query, post, tokenize)
 
 
 def rates(row: dict[str, float]) -> dict[str, float]:

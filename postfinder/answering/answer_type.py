@@ -93,9 +93,7 @@ _NAMED_TIME = (
 _NAMED_TIME_Q = re.compile(_NAMED_TIME, re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
 # A year with its word ("в ноябре 2004 года", "2023年") names a date, not a duration.
-_YEAR_PHRASE = re.compile(
-    r"(?:\b|(?<=\D))(?:1[0-9]|20)\d\d(?:-?[а-я]{1,2})?\s*(?:год\w*|г\.|年)", re.I
-)
+_YEAR_PHRASE = re.compile(r"(?<!\d)(?:1[0-9]|20)\d\d(?:-?[а-я]{1,2})?\s*(?:год\w*|г\.|年)", re.I)
 # A duration asked without naming its unit, or with it (`_NAMED_TIME`).
 _TIME_Q = re.compile(
     _NAMED_TIME + r"|скольк\w*\s+(?:\w+\s+)?(?:времени|ехать|идти|лететь|длит\w*|займ\w*)"

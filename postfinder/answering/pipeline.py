@@ -345,7 +345,11 @@ class Answerer:
             self.settings.max_chars,
             says=partial(reply_fits, question) if typed else None,
             within=within,
-            about=self._about(question) if self.settings.typed_extract_on_topic else None,
+            about=(
+                partial(content_overlap, question, tokenize=self.tokenize)
+                if self.settings.typed_extract_on_topic
+                else None
+            ),
         )
         if post is None:
             return None
@@ -357,10 +361,6 @@ class Answerer:
         quote = self._keep_post_links(quote, post)
         text = f"{phrase('extractive', language)}\n{quote}"
         return _Reply("extractive", text, lead=text, sources=(Source(1, post.id, link),))
-
-    def _about(self, question: str) -> Callable[[Post], float]:
-        """A post's share of the question's content words (`content_overlap`)."""
-        return lambda post: content_overlap(question, post, self.tokenize)
 
     def _point(
         self,
