@@ -216,6 +216,12 @@ class AnswerSettings(BaseModel):
         "come from a post sharing a content word with the question (a rink's prices do not "
         "say what a bus ride costs; fitted by scripts/fit_typed_extract.py).",
     )
+    extract_follows_draft: bool = Field(
+        True,
+        description="When the model's draft fails a check, the extract quotes the sentence "
+        "the draft was written from (with the best-matching one), not only the best-matching "
+        "ones: a post's title often ranks first while the model found the detail further down.",
+    )
     min_lead_logprob: float = Field(
         -0.5,
         le=0,

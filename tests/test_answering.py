@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
-from postfinder.answering.extractive import extractive_answer
+from postfinder.answering.extractive import extractive_answer, pointed_sentence
 from postfinder.answering.grounding import GroundingChecker
 from postfinder.answering.passages import RankedPost, rank_sentences
 from postfinder.answering.prompt import NO_ANSWER, SYSTEM_PROMPT, build_prompt
@@ -164,6 +164,60 @@ def test_the_sum_quoted_comes_from_a_post_about_what_was_asked(
     settings.answer.typed_extract_on_topic = False  # the rule off: the rink's prices answer
     off = app.answerer(use_llm=False).answer(question)
     assert off.mode == "extractive" and "300 рублей" in off.answer
+
+
+WEBINAR = (
+    "Вебинар «Основы математики в ML» пройдёт 16 октября в 19:00. "
+    "Разберём ряд Тейлора и собственные векторы. "
+    "Регистрация открыта на сайте. "
+    "Спикер: Иван Потапов, инженер ShareChat."
+)
+
+
+def test_a_rejected_draft_points_the_extract_at_its_sentence(
+    settings, make_app, write_export, always_answer
+) -> None:
+    app = make_app(llm := FakeGenerator())
+    export = write_export([message(1, WEBINAR), message(2, "В парке открыли каток.")])
+    app.indexer().index_export(export, username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    question = "Кто ведёт вебинар по основам математики в ML 16 октября?"
+    # The name is not in the best-matching sentence, so the grounding check rejects it;
+    # the extract quotes the sentence the draft was written from, with the best one.
+    llm.enqueue("Иван Потапов [1].")
+    answer = app.answerer().answer(question)
+    assert answer.mode == "extractive" and answer.rejected_draft == "Иван Потапов [1]."
+    assert answer.lead == (
+        "Вот что об этом писали в канале:\n«Вебинар «Основы математики в ML» пройдёт 16 "
+        "октября в 19:00. Спикер: Иван Потапов, инженер ShareChat.» [1]"
+    )
+    settings.answer.extract_follows_draft = False  # off: the two best sentences only
+    llm.enqueue("Иван Потапов [1].")
+    assert "Потапов" not in app.answerer().answer(question).lead
+
+
+def test_a_pointer_needs_words_that_tell_where_the_draft_comes_from() -> None:
+    question = "Кто ведёт вебинар по основам математики?"
+    ranked = _ranked([WEBINAR], question)
+    tokenize = Tokenizer().tokenize
+    assert pointed_sentence(ranked, "Иван Потапов [1].", question, tokenize) == (0, 3)
+    assert pointed_sentence(ranked, "В 19:00 [1].", question, tokenize) == (0, 0)
+    # A draft cut at its first unsure word: "В", "3" or the question's own words say nothing.
+    for draft in ("В", "3", "Вебинар по математике", "Мария Петрова [1]."):
+        assert pointed_sentence(ranked, draft, question, tokenize) is None
+
+
+def test_a_posts_own_bold_marks_are_not_quoted(
+    settings, make_app, write_export, always_answer
+) -> None:
+    text = "**Каток в парке открыт** до 22:00. Вход на каток — 300 рублей, **прокат** 200."
+    app = _indexed(make_app, write_export, always_answer, [text])
+    answer = app.answerer(use_llm=False).answer("Сколько стоит вход на каток?")
+    # Only the sum asked for is in bold: the post's own marks would read as the answer.
+    assert answer.answer == (
+        "Вот что об этом писали в канале:\n«Каток в парке открыт до 22:00. Вход на каток — "
+        "**300 рублей**, прокат 200.» [1]"
+    )
 
 
 def test_no_llm_is_extractive_without_calling_the_model(qa_app: App, llm: FakeGenerator) -> None:

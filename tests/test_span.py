@@ -187,6 +187,10 @@ def test_unit_phrases() -> None:
     question = "Сколько стоит одна поездка на автобусе 847?"
     assert not reply_fits(question, "Автобус 847 ходит до 23:30 [1].")
     assert reply_fits(question, "Поездка стоит 62 рубля [1].")
+    # A link's digits say no date: the archive footage post does not say when.
+    when = "Когда начали строить кольцевую линию метро?"
+    assert not reply_fits(when, "Больше в [видео](https://t.me/stroi_mos_ru/21388) [1].")
+    assert reply_fits(when, "Строительство началось в 1950 году [1].")
     # "一个" is the article ("is a reader"), not the number of formats asked for.
     formats = "这个阅读器能读几种格式的书？"
     assert not reply_fits(formats, "它是一个适用于 Android 的阅读器。")

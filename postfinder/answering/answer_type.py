@@ -14,6 +14,7 @@ import re
 from typing import Literal, cast
 
 from postfinder.answering.grounding import CITATION_RE
+from postfinder.answering.sanitize import URL_RE
 
 AnswerType = Literal["quantity", "date", "entity", "any"]
 # What a quantity is counted in, where the question says: a price needs a currency (or
@@ -196,12 +197,12 @@ def reply_fits(question: str, reply: str) -> bool:
     kind = question_type(question)
     if kind == "any":
         return True
-    if not unit_fits(question_unit(question), CITATION_RE.sub(" ", reply), question):
+    # A link's digits are no date or number: "t.me/stroi_mos_ru/21388" says nothing of when.
+    reply = URL_RE.sub(" ", CITATION_RE.sub(" ", reply))
+    if not unit_fits(question_unit(question), reply, question):
         return False
     asked = {word.lower() for word in _WORD.findall(question)}
-    added = " ".join(
-        w for w in _WORD.findall(CITATION_RE.sub(" ", reply)) if w.lower() not in asked
-    )
+    added = " ".join(w for w in _WORD.findall(reply) if w.lower() not in asked)
     return phrase_fits(kind, added)
 
 

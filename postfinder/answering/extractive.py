@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from postfinder.answering.grounding import CITATION_RE, STOPWORDS
 from postfinder.answering.passages import RankedPost, best_sentences
 from postfinder.ingest.post import Post
-from postfinder.text import join_sentences, shorten
+from postfinder.language import CJK_RE
+from postfinder.text import join_sentences, shorten, split_sentences
 
 POSTS_CONSIDERED = 3
 # A post whose share of the question's content words is below this part of the best
@@ -16,6 +18,9 @@ POSTS_CONSIDERED = 3
 # but it-library's answerable questions up to 0.10 (docs/benchmarks.md).
 TOPIC_SHARE = 0.0
 QUOTED_SENTENCES = 2
+# A rejected draft points at the sentence that holds this share of one of its sentences'
+# new words (those the question lacks): enough that it copied from there, not one word.
+POINTED_SHARE = 0.5
 # Sentences that lean on the one before them ("Это ...", "It ...", "因此…") need it to make
 # sense (Chinese words have no boundary to match: a sentence that starts with them counts).
 REFERRING_RE = re.compile(
@@ -39,7 +44,69 @@ def quote_sentences(item: RankedPost, include: int | None = None) -> str:
     if include is not None and include not in chosen:
         chosen = {order[0], include}
     chosen |= {i - 1 for i in chosen if i > 0 and REFERRING_RE.match(sentences[i])}
-    return join_sentences([sentences[i] for i in sorted(chosen)])
+    # A post's own bold marks would read as the answer's bold, and a cut one as a stray "**".
+    return join_sentences([sentences[i] for i in sorted(chosen)]).replace("**", "")
+
+
+def pointed_sentence(
+    ranked: Sequence[RankedPost],
+    draft: str,
+    question: str,
+    tokenize: Callable[[str], list[str]],
+) -> tuple[int, int] | None:
+    """The sentence a rejected draft was written from, as ``(post, sentence)`` indices
+    among the posts the extract quotes (the first `POSTS_CONSIDERED` with text).
+
+    A small model often finds the sentence that answers when the ranking puts the post's
+    title first ("Иван Потапов [1]." for "кто вёл вебинар?" while the best-ranked sentence
+    only announces the webinar), and its draft fails the checks that hold it to the best
+    sentence. The extract may still quote the sentence it points at, in the post's words:
+    the one holding the largest share (at least `POINTED_SHARE`) of the new words of one of
+    the draft's sentences; ``None`` when none does, or the draft adds no word to the
+    question.
+
+    Parameters
+    ----------
+    ranked
+        Retrieved posts with sentence scores, best first.
+    draft
+        The model's rejected draft.
+    question
+        The member's question: its words say nothing about where the draft comes from.
+    tokenize
+        Stemming tokenizer of the channel.
+    """
+    asked = set(tokenize(question))
+    new = [
+        terms
+        for part in split_sentences(CITATION_RE.sub(" ", draft))
+        if (terms := _telling(tokenize(part)) - asked)
+    ]
+    best: tuple[float, int, int, int] | None = None
+    for n, item in enumerate(_candidates(ranked)):
+        for i, sentence in enumerate(item.sentences):
+            terms = set(tokenize(sentence))
+            for words in new:
+                held = len(words & terms)
+                key = (held / len(words), held, -n, -i)
+                if held and key[0] >= POINTED_SHARE and (best is None or key > best):
+                    best = key
+    return None if best is None else (-best[2], -best[3])
+
+
+def _candidates(ranked: Sequence[RankedPost]) -> list[RankedPost]:
+    """The posts an extract may quote: the first `POSTS_CONSIDERED`, those with text."""
+    return [r for r in ranked[:POSTS_CONSIDERED] if r.sentences]
+
+
+def _telling(terms: Sequence[str]) -> set[str]:
+    """The terms that can tell where a draft comes from: content words and numbers, not
+    "в", "на" or "3" (a draft cut at its first unsure word is often one of them)."""
+    return {
+        t
+        for t in terms
+        if t not in STOPWORDS and len(t) >= (2 if CJK_RE.search(t) or t.isdigit() else 3)
+    }
 
 
 def extractive_answer(
@@ -49,6 +116,7 @@ def extractive_answer(
     within: int = 0,
     about: Callable[[Post], float] | None = None,
     topic_share: float = TOPIC_SHARE,
+    pointed: tuple[int, int] | None = None,
 ) -> tuple[str, Post | None]:
     """Quote the best sentence among the top posts, citing its post as [1].
 
@@ -72,6 +140,10 @@ def extractive_answer(
         sum, but does not answer what a bus ride costs).
     topic_share
         See ``about``.
+    pointed
+        The sentence a rejected draft points at (`pointed_sentence`): quoted with its
+        post's best sentence, when it says what was asked (``says``, at any depth) in a
+        post about the question.
 
     Returns
     -------
@@ -79,18 +151,22 @@ def extractive_answer(
         The quote (``«...» [1]``) and the post it comes from (``None`` when no post has
         text, or none says what was asked).
     """
-    candidates = [r for r in ranked[:POSTS_CONSIDERED] if r.sentences]
+    candidates = _candidates(ranked)
     if not candidates:
         return "", None
+    shares = [1.0 if about is None else about(c.post) for c in candidates]
+    topical = [share > 0 and share >= topic_share * max(shares) for share in shares]
+
+    def usable(n: int, i: int) -> bool:
+        return says is None or (topical[n] and says(candidates[n].sentences[i]))
+
     order = best_sentences(candidates)
     if says is not None:
-        shares = [1.0 if about is None else about(c.post) for c in candidates]
-        topical = [share > 0 and share >= topic_share * max(shares) for share in shares]
-        order = [
-            o for o in order[:within] if topical[o[1]] and says(candidates[o[1]].sentences[o[2]])
-        ]
-        if not order:
-            return "", None
+        order = [o for o in order[:within] if usable(o[1], o[2])]
+    if pointed is not None and pointed[0] < len(candidates) and usable(*pointed):
+        order = [(0.0, *pointed)]
+    if not order:
+        return "", None
     _, index, sentence = order[0]
     item = candidates[index]
     quoted = shorten(quote_sentences(item, sentence), max_chars)

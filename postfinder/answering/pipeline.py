@@ -18,7 +18,12 @@ from postfinder.answering.answer_type import (
     reply_fits,
 )
 from postfinder.answering.decision import decide, refuses, span_confidence
-from postfinder.answering.extractive import POSTS_CONSIDERED, extractive_answer, quote_sentences
+from postfinder.answering.extractive import (
+    POSTS_CONSIDERED,
+    extractive_answer,
+    pointed_sentence,
+    quote_sentences,
+)
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.headline import content_overlap, is_headline
 from postfinder.answering.injection import addresses_model
@@ -332,14 +337,26 @@ class Answerer:
                 query, ranked, _Asked(probability, language), on_progress, cancel
             )
         # An extract replaces a draft that failed the checks; the draft stays on record.
-        reply = generated or self._extract(query, ranked, language) or _Reply.refusal(language)
-        return reply, trace
+        if generated is not None:
+            return generated, trace
+        extract = self._extract(query, ranked, language, trace.rejected_draft)
+        return extract or _Reply.refusal(language), trace
 
-    def _extract(self, question: str, ranked: list[RankedPost], language: str) -> _Reply | None:
+    def _extract(
+        self, question: str, ranked: list[RankedPost], language: str, draft: str | None = None
+    ) -> _Reply | None:
         """Quote the best sentence of the top posts; None when none is worth quoting, or
-        none of the best says the kind of thing asked (a sum, a date: `reply_fits`)."""
+        none of the best says the kind of thing asked (a sum, a date: `reply_fits`).
+
+        A rejected ``draft`` may point at the sentence to quote (`pointed_sentence`).
+        """
         within = self.settings.typed_extract_sentences
         typed = within > 0 and question_type(question) != "any"
+        pointed = (
+            pointed_sentence(ranked, draft, question, self.tokenize)
+            if draft and self.settings.extract_follows_draft
+            else None
+        )
         quote, post = extractive_answer(
             ranked,
             self.settings.max_chars,
@@ -350,6 +367,7 @@ class Answerer:
                 if self.settings.typed_extract_on_topic
                 else None
             ),
+            pointed=pointed,
         )
         if post is None:
             return None
