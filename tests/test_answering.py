@@ -342,6 +342,19 @@ def test_a_quoted_sentence_that_refers_back_brings_the_one_before() -> None:
     assert "超过了2GB" in quote
 
 
+def test_a_sentence_between_two_quoted_ones_is_quoted_too() -> None:
+    text = (
+        "Полезный трюк на каждый день. 1️⃣ Откройте репозиторий на GitHub. "
+        "2️⃣ Замените .com на .dev в адресе. 3️⃣ Смотрите код репозитория в VS Code!"
+    )
+    ranked = _ranked([text], "Как открыть репозиторий GitHub в VS Code?")
+    quote, _ = extractive_answer(ranked, 1200)
+    assert quote == (
+        "«1️⃣ Откройте репозиторий на GitHub. 2️⃣ Замените .com на .dev в адресе. "
+        "3️⃣ Смотрите код репозитория в VS Code!» [1]"
+    )
+
+
 def test_sanitize_links_mentions_length() -> None:
     text = (
         "See https://evil.example/x and https://t.me/city/3, www.spam.io, ask @admin "

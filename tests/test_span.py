@@ -15,6 +15,7 @@ from postfinder.answering.answer_type import (
 )
 from postfinder.answering.decision import decide, span_confidence
 from postfinder.answering.passages import RankedPost
+from postfinder.answering.quote import render_quote
 from postfinder.answering.span import (
     NO_SPAN,
     SpanConstraint,
@@ -281,3 +282,12 @@ def test_only_the_start_of_a_very_long_sentence_is_shown_and_may_be_copied() -> 
     assert long.startswith(source.text) and len(source.text) < len(long)
     assert locate("Стадион слово0", prompt) is not None
     assert locate("100 рублей", prompt) is None  # never shown to the model
+
+
+def test_only_the_pointed_phrase_is_bold_in_its_quote() -> None:
+    sentence = "**Каток открыт** до 22:00, вход 300 рублей."
+    post = Post(CHANNEL_ID, 3, 1_700_000_000, sentence)
+    item = RankedPost(post, [sentence], [0.9])
+    start = sentence.index("300")
+    quote = render_quote(item, 0, (start, start + len("300 рублей")), 1000)
+    assert quote == "«Каток открыт до 22:00, вход **300 рублей**.» [1]"

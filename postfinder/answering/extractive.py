@@ -32,7 +32,8 @@ REFERRING_RE = re.compile(
 
 
 def quote_sentences(item: RankedPost, include: int | None = None) -> str:
-    """The two best-matching sentences in post order; each that refers back gets the one before.
+    """The two best-matching sentences in post order; each that refers back gets the one
+    before, and one sentence between two chosen ones is taken too.
 
     Two sentences, not one: on the haystack questions the gold answer is in the best
     sentence 78% of the time and in the best two 90% (docs/benchmarks.md). ``include``:
@@ -44,6 +45,9 @@ def quote_sentences(item: RankedPost, include: int | None = None) -> str:
     if include is not None and include not in chosen:
         chosen = {order[0], include}
     chosen |= {i - 1 for i in chosen if i > 0 and REFERRING_RE.match(sentences[i])}
+    # One sentence between two quoted ones is quoted too: "1️⃣ Откройте … 3️⃣ Просмотрите …"
+    # without step 2 reads as if it were the whole recipe.
+    chosen |= {i + 1 for i in chosen if i + 2 in chosen}
     # A post's own bold marks would read as the answer's bold, and a cut one as a stray "**".
     return join_sentences([sentences[i] for i in sorted(chosen)]).replace("**", "")
 

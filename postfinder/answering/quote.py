@@ -29,7 +29,9 @@ def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max
     body = _unmarked(sentence)
     if bold is not None and bold[1] > bold[0]:
         start, end = bold
-        body = "**".join(_unmarked(part) for part in (sentence[:start], sentence[start:end], sentence[end:]))
+        body = "**".join(
+            _unmarked(part) for part in (sentence[:start], sentence[start:end], sentence[end:])
+        )
     first = index
     if index > 0 and REFERRING_RE.match(sentence):
         first = index - 1
