@@ -48,8 +48,13 @@ def quote_sentences(item: RankedPost, include: int | None = None) -> str:
     # One sentence between two quoted ones is quoted too: "1️⃣ Откройте … 3️⃣ Просмотрите …"
     # without step 2 reads as if it were the whole recipe.
     chosen |= {i + 1 for i in chosen if i + 2 in chosen}
-    # A post's own bold marks would read as the answer's bold, and a cut one as a stray "**".
-    return join_sentences([sentences[i] for i in sorted(chosen)]).replace("**", "")
+    return unmarked(join_sentences([sentences[i] for i in sorted(chosen)]))
+
+
+def unmarked(text: str) -> str:
+    """``text`` without bold marks: a post's own would read as the bold of the phrase that
+    answers, and one cut in half as a stray "**"."""
+    return text.replace("**", "")
 
 
 def pointed_sentence(
@@ -158,8 +163,10 @@ def extractive_answer(
     candidates = _candidates(ranked)
     if not candidates:
         return "", None
-    shares = [1.0 if about is None else about(c.post) for c in candidates]
-    topical = [share > 0 and share >= topic_share * max(shares) for share in shares]
+    topical: list[bool] = []
+    if says is not None:  # only the typed extract asks whether a post is on topic
+        shares = [1.0 if about is None else about(c.post) for c in candidates]
+        topical = [share > 0 and share >= topic_share * max(shares) for share in shares]
 
     def usable(n: int, i: int) -> bool:
         return says is None or (topical[n] and says(candidates[n].sentences[i]))

@@ -23,6 +23,7 @@ from postfinder.answering.extractive import (
     extractive_answer,
     pointed_sentence,
     quote_sentences,
+    unmarked,
 )
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.headline import content_overlap, is_headline
@@ -147,11 +148,6 @@ class _Streamed:
         if not words:
             return {}
         return {"lead_logprob_mean": sum(words) / len(words), "lead_logprob_min": min(words)}
-
-
-def _plain(text: str) -> str:
-    """A phrase without the asterisks that would break its bold markers."""
-    return text.replace("**", "").strip()
 
 
 def _words(text: str) -> str:
@@ -445,7 +441,7 @@ class Answerer:
     def _render_pick(self, prompt: SpanPrompt, pick: Pick) -> _Reply:
         """ "**phrase** — «…sentence with **phrase**…» [1]" and the post's link."""
         item = prompt.prompt.items[pick.source.item]
-        lead = _plain(pick.text)
+        lead = unmarked(pick.text).strip()
         bold = None if pick.fixed else (pick.start, pick.end)
         quote = render_quote(item, pick.source.sentence, bold, self.settings.max_chars)
         text = (

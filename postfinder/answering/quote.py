@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postfinder.answering.extractive import REFERRING_RE
+from postfinder.answering.extractive import REFERRING_RE, unmarked
 from postfinder.answering.passages import RankedPost
 from postfinder.text import CONTROL_RE, shorten
 
@@ -26,23 +26,18 @@ def render_quote(item: RankedPost, index: int, bold: tuple[int, int] | None, max
     """
     sentence = item.sentences[index]
     # The post's own bold marks are dropped: only the phrase that answers is in bold.
-    body = _unmarked(sentence)
+    body = unmarked(sentence)
     if bold is not None and bold[1] > bold[0]:
         start, end = bold
         body = "**".join(
-            _unmarked(part) for part in (sentence[:start], sentence[start:end], sentence[end:])
+            unmarked(part) for part in (sentence[:start], sentence[start:end], sentence[end:])
         )
     first = index
     if index > 0 and REFERRING_RE.match(sentence):
         first = index - 1
-        body = f"{_unmarked(item.sentences[first])} {body}"
+        body = f"{unmarked(item.sentences[first])} {body}"
     body = CONTROL_RE.sub("", body)
     body = shorten(body, max_chars - 10)
     lead = "…" if first > 0 else ""
     tail = "…" if index < len(item.sentences) - 1 else ""
     return f"«{lead}{body}{tail}» [1]"
-
-
-def _unmarked(text: str) -> str:
-    """``text`` without bold marks (``**``)."""
-    return text.replace("**", "")
