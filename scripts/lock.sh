@@ -23,7 +23,10 @@ fi
 override=$(mktemp)
 trap 'rm -f "$override" "$override.cuda"' EXIT
 echo "torch==${TORCH_VERSION:-2.13.0}+cpu" > "$override"
-common=(pyproject.toml --generate-hashes --python-version 3.11
+# --no-strip-extras: a pin carries the extras its dependents ask for (uvicorn[standard]==…);
+# without them pip before 24, the first pip of a Debian venv and so of the images, refuses
+# the lock in --require-hashes mode once PyPI has a newer version of that package.
+common=(pyproject.toml --generate-hashes --no-strip-extras --python-version 3.11
     --python-platform x86_64-manylinux_2_28 --no-header --quiet
     --index-url "${PIP_INDEX:-https://pypi.org/simple}")
 "$uv" pip compile "${common[@]}" --extra st --extra llm --extra bot --extra discord --extra plot --extra dev \
