@@ -216,6 +216,16 @@ class AnswerSettings(BaseModel):
         "come from a post sharing a content word with the question (a rink's prices do not "
         "say what a bus ride costs; fitted by scripts/fit_typed_extract.py).",
     )
+    names_refuse_below: float = Field(
+        0.7,
+        ge=0,
+        le=1.01,
+        description="When the question names something (a capitalised word inside a "
+        "sentence, «a quoted name») and no post shown mentions any of its names, refuse "
+        "unless the probability that the posts answer reaches this: the posts share the "
+        "topic, not the subject (`postfinder.answering.names`; fitted by "
+        "scripts/fit_names.py; 0 turns it off, above 1 refuses at any probability).",
+    )
     extract_follows_draft: bool = Field(
         True,
         description="When the model's draft fails a check, the extract quotes the sentence "

@@ -9,6 +9,7 @@ from postfinder.answering.extractive import extractive_answer, pointed_sentence
 from postfinder.answering.grounding import GroundingChecker
 from postfinder.answering.passages import RankedPost, rank_sentences
 from postfinder.answering.prompt import NO_ANSWER, SYSTEM_PROMPT, build_prompt
+from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import sanitize_answer
 from postfinder.app import App
 from postfinder.embeddings.fake import FakeEmbedder
@@ -125,6 +126,28 @@ def _indexed(make_app, write_export, always_answer, texts: list[str]) -> App:
     app.indexer().index_export(export, username="city", progress=False)
     always_answer.save(channel_refusal_file())
     return app
+
+
+def test_a_name_no_post_mentions_refuses_unless_the_match_is_strong(
+    settings, make_app, write_export
+) -> None:
+    rink = "Каток в парке Горького открыт до 22:00, вход 500 рублей."
+    app = make_app(FakeGenerator())
+    app.indexer().index_export(write_export([message(1, rink)]), username="city", progress=False)
+    # Every weight 0: the answer probability of any search that finds posts is
+    # sigmoid(0.4) = 0.60, above the decision's 0.5.
+    RefusalModel("fake-64", [0.0] * 10, [1.0] * 10, [0.0] * 10, 0.4, 0.5).save(
+        channel_refusal_file()
+    )
+    answerer = app.answerer(use_llm=False)
+    assert answerer.answer("Сколько стоит вход на каток в парке Горького?").mode == "extractive"
+    # Another park: the post shares the topic, not the subject.
+    answer = answerer.answer("Сколько стоит вход на каток в саду Баумана?")
+    assert (answer.mode, answer.answer) == ("refused", "В канале нет поста об этом.")
+    settings.answer.names_refuse_below = 0.55  # a match this strong outweighs the name
+    assert answerer.answer("Сколько стоит вход на каток в саду Баумана?").mode == "extractive"
+    settings.answer.names_refuse_below = 0.0  # off
+    assert answerer.answer("Сколько стоит вход на каток в саду Баумана?").mode == "extractive"
 
 
 def test_the_extract_quotes_what_says_the_detail_or_refuses(

@@ -28,6 +28,7 @@ from postfinder.answering.extractive import (
 from postfinder.answering.grounding import CITATION_RE, GroundingChecker
 from postfinder.answering.headline import content_overlap, is_headline
 from postfinder.answering.injection import addresses_model
+from postfinder.answering.names import names_held
 from postfinder.answering.passages import RankedPost, best_sentences, rank_sentences, support_texts
 from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
 from postfinder.answering.question import focus_question
@@ -265,7 +266,7 @@ class Answerer:
             result, probability, raw = self.retrieve(query, context)
             timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
             posts = self.usable_posts(result)
-            refuse = probability < self.refusal.threshold or not posts
+            refuse = self._refuses(query, posts, probability)
             topic = None if refuse else self._headline(query, posts[0], language)
             if topic is not None:
                 reply = topic  # no model: the post holds the topic, its link the detail
@@ -291,6 +292,16 @@ class Answerer:
             rejected_draft=trace.rejected_draft,
             lead=reply.lead,
             signals=trace.signals,
+        )
+
+    def _refuses(self, query: str, posts: list[Post], probability: float) -> bool:
+        """Whether retrieval alone refuses: the match is too weak, no post may be quoted,
+        or the question names something no post shown mentions (`names_held`) and the
+        match is not strong enough to outweigh that."""
+        if probability < self.refusal.threshold or not posts:
+            return True
+        return probability < self.settings.names_refuse_below and not names_held(
+            query, (post.text for post in posts)
         )
 
     def _headline(self, question: str, post: Post, language: str) -> _Reply | None:
