@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 
-from postfinder.answering.extractive import extractive_answer, pointed_sentence
+from postfinder.answering.extractive import extractive_answer, invented_share, pointed_sentence
 from postfinder.answering.grounding import GroundingChecker
 from postfinder.answering.passages import RankedPost, rank_sentences
 from postfinder.answering.prompt import NO_ANSWER, SYSTEM_PROMPT, build_prompt
@@ -228,6 +228,18 @@ def test_a_pointer_needs_words_that_tell_where_the_draft_comes_from() -> None:
     # A draft cut at its first unsure word: "В", "3" or the question's own words say nothing.
     for draft in ("В", "3", "Вебинар по математике", "Мария Петрова [1]."):
         assert pointed_sentence(ranked, draft, question, tokenize) is None
+
+
+def test_a_draft_that_adds_only_words_no_post_holds_is_invented() -> None:
+    question = "Кто ведёт вебинар по основам математики?"
+    ranked = _ranked([WEBINAR, "В парке открыли каток."], question)
+    tokenize = Tokenizer().tokenize
+    assert invented_share(ranked, "Мария Петрова [1].", question, tokenize) == 1.0
+    assert invented_share(ranked, "Иван Потапов [1].", question, tokenize) == 0.0
+    assert invented_share(ranked, "Иван Петров [1].", question, tokenize) == 0.5
+    # No telling word of its own (cut at "В", or the question again): no verdict.
+    for draft in ("В", "3", "Вебинар по математике [1]."):
+        assert invented_share(ranked, draft, question, tokenize) is None
 
 
 def test_a_posts_own_bold_marks_are_not_quoted(

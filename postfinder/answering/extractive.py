@@ -85,12 +85,7 @@ def pointed_sentence(
     tokenize
         Stemming tokenizer of the channel.
     """
-    asked = set(tokenize(question))
-    new = [
-        terms
-        for part in split_sentences(CITATION_RE.sub(" ", draft))
-        if (terms := _telling(tokenize(part)) - asked)
-    ]
+    new = _draft_terms(draft, question, tokenize)
     best: tuple[float, int, int, int] | None = None
     for n, item in enumerate(_candidates(ranked)):
         for i, sentence in enumerate(item.sentences):
@@ -101,6 +96,48 @@ def pointed_sentence(
                 if held and key[0] >= POINTED_SHARE and (best is None or key > best):
                     best = key
     return None if best is None else (-best[2], -best[3])
+
+
+def invented_share(
+    ranked: Sequence[RankedPost],
+    draft: str,
+    question: str,
+    tokenize: Callable[[str], list[str]],
+) -> float | None:
+    """The share of the words a draft adds to the question that no retrieved post holds.
+
+    A model asked for a detail the posts lack (the topic is there, the sum or the name is
+    not) often writes one anyway; when all its new words come from nowhere, the posts do
+    not say, and an extract of the topic would answer a question the model could not.
+    ``None`` when the draft adds no telling word (a draft cut at "В" says nothing).
+
+    Parameters
+    ----------
+    ranked
+        Retrieved posts with sentence scores, best first (the posts the model was shown).
+    draft
+        The model's rejected draft.
+    question
+        The member's question.
+    tokenize
+        Stemming tokenizer of the channel.
+    """
+    words = set().union(*_draft_terms(draft, question, tokenize))
+    if not words:
+        return None
+    held = set().union(*(tokenize(" ".join(item.sentences)) for item in ranked))
+    return len(words - held) / len(words)
+
+
+def _draft_terms(draft: str, question: str, tokenize: Callable[[str], list[str]]) -> list[set[str]]:
+    """Per sentence of ``draft`` (citations removed), its telling terms not in ``question``;
+    sentences that add none are left out."""
+    asked = set(tokenize(question))
+    return [
+        terms
+        for part in split_sentences(CITATION_RE.sub(" ", draft))
+        if (terms := _telling(tokenize(part)) - asked)
+    ]
 
 
 def _candidates(ranked: Sequence[RankedPost]) -> list[RankedPost]:

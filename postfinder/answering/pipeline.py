@@ -21,6 +21,7 @@ from postfinder.answering.decision import decide, refuses, span_confidence
 from postfinder.answering.extractive import (
     POSTS_CONSIDERED,
     extractive_answer,
+    invented_share,
     pointed_sentence,
     quote_sentences,
     unmarked,
@@ -346,6 +347,10 @@ class Answerer:
         # An extract replaces a draft that failed the checks; the draft stays on record.
         if generated is not None:
             return generated, trace
+        if trace.rejected_draft:
+            invented = invented_share(ranked, trace.rejected_draft, query, self.tokenize)
+            if invented is not None:
+                trace.signals["invented"] = invented
         extract = self._extract(query, ranked, language, trace.rejected_draft)
         return extract or _Reply.refusal(language), trace
 
