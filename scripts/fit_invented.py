@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 OFF = 1.01  # above any share: the rule never fires
@@ -48,26 +49,27 @@ def replayed(record: dict, threshold: float) -> dict:
     return {**record, "mode": "refused", "correct": False, "lead_correct": False}
 
 
+def _refused(record: dict) -> bool:
+    return record["mode"] == "refused"
+
+
+def _share(items: Sequence[dict], holds: Callable[[dict], object]) -> float:
+    """The share of ``items`` for which ``holds`` is true (nan for none)."""
+    return sum(bool(holds(r)) for r in items) / len(items) if items else float("nan")
+
+
 def measure(records: Sequence[dict], threshold: float) -> dict:
     """Rates of one threshold over a channel's records."""
     rows = [replayed(r, threshold) for r in records]
     answerable = [r for r in rows if not r["should_refuse"]]
     near = [r for r in rows if r["should_refuse"] and r.get("kind") == "near_miss"]
     other = [r for r in rows if r["should_refuse"] and r.get("kind") != "near_miss"]
-
-    def share(items: list[dict], key: str) -> float:
-        if not items:
-            return float("nan")
-        if key == "refused":
-            return sum(r["mode"] == "refused" for r in items) / len(items)
-        return sum(bool(r[key]) for r in items) / len(items)
-
     return {
-        "lead_accuracy": share(answerable, "lead_correct"),
-        "reply_accuracy": share(answerable, "correct"),
-        "false_refusal": share(answerable, "refused"),
-        "near_refused": share(near, "refused"),
-        "other_refused": share(other, "refused"),
+        "lead_accuracy": _share(answerable, itemgetter("lead_correct")),
+        "reply_accuracy": _share(answerable, itemgetter("correct")),
+        "false_refusal": _share(answerable, _refused),
+        "near_refused": _share(near, _refused),
+        "other_refused": _share(other, _refused),
         "counts": f"{len(answerable)} + {len(near)} + {len(other)}",
     }
 

@@ -46,7 +46,7 @@ def measured(data_dir: Path, questions: list[Path]) -> list[dict]:
             query = focus_question(item.query)
             result, probability, _ = answerer.retrieve(query)
             posts = answerer.usable_posts(result)
-            passed = probability >= answerer.refusal.threshold and bool(posts)
+            passed = not answerer.match_refuses(probability, posts)
             rows.append(
                 {
                     "query": query,

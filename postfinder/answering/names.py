@@ -79,11 +79,8 @@ def names_held(question: str, texts: Iterable[str]) -> bool:
 
 def _held(name: str, words: set[str]) -> bool:
     """Whether one of ``words`` (folded) is ``name``, inflected or transliterated."""
-    parts = WORD_RE.findall(_folded(name))
-    if not parts:
-        return True
-    # A quoted phrase is held when its longest word is.
-    part = max(parts, key=len)
+    # A quoted phrase is held when its longest word is (`asked_names` gives none without one).
+    part = max(WORD_RE.findall(_folded(name)), key=len)
     stem = part[: max(MIN_NAME + 1, len(part) - 2)]
     if any(word.startswith(stem) for word in words):
         return True

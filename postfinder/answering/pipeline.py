@@ -295,11 +295,16 @@ class Answerer:
             signals=trace.signals,
         )
 
+    def match_refuses(self, probability: float, posts: Sequence[Post]) -> bool:
+        """Whether the refusal decision refuses: the match is too weak, or no post found
+        may be quoted (`retrieve`, `usable_posts`)."""
+        return probability < self.refusal.threshold or not posts
+
     def _refuses(self, query: str, posts: list[Post], probability: float) -> bool:
-        """Whether retrieval alone refuses: the match is too weak, no post may be quoted,
-        or the question names something no post shown mentions (`names_held`) and the
-        match is not strong enough to outweigh that."""
-        if probability < self.refusal.threshold or not posts:
+        """Whether retrieval alone refuses: `match_refuses`, or the question names
+        something no post shown mentions (`names_held`) and the match is not strong enough
+        to outweigh that."""
+        if self.match_refuses(probability, posts):
             return True
         return probability < self.settings.names_refuse_below and not names_held(
             query, (post.text for post in posts)
