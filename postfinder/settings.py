@@ -201,6 +201,20 @@ class AnswerSettings(BaseModel):
         description="Free style: how much a strong retrieval match raises the no-answer "
         "probability needed to refuse.",
     )
+    short_no_answer_refuse_above: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Free style: no_answer_refuse_above for a prompt that prompt_seconds cut "
+        "short (a slow machine): shown less of the posts, the model doubts more often "
+        "(fitted on a slow machine's records by scripts/fit_span.py --style free).",
+    )
+    short_no_answer_retrieval_weight: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Free style: no_answer_retrieval_weight for a prompt cut short.",
+    )
     typed_extract_sentences: int = Field(
         5,
         ge=0,
@@ -269,6 +283,13 @@ class AnswerSettings(BaseModel):
         "is about must reach.",
     )
     max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
+    prompt_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="Seconds the model may take to read a question's posts, at the speed it "
+        "last read a prompt on this machine: a slower machine is shown shorter windows of the "
+        "posts (0: only max_prompt_tokens bounds the prompt).",
+    )
     max_prompt_tokens: int = Field(
         640,
         ge=256,

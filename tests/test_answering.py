@@ -8,7 +8,14 @@ from conftest import CHANNEL_ID, NEWS, channel_refusal_file, message
 from postfinder.answering.extractive import extractive_answer, invented_share, pointed_sentence
 from postfinder.answering.grounding import GroundingChecker
 from postfinder.answering.passages import RankedPost, rank_sentences
-from postfinder.answering.prompt import NO_ANSWER, SYSTEM_PROMPT, build_prompt
+from postfinder.answering.prompt import (
+    MIN_TIMED_TOKENS,
+    NO_ANSWER,
+    SYSTEM_PROMPT,
+    build_prompt,
+    charged_prefix_tokens,
+    timed_budget,
+)
 from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import sanitize_answer
 from postfinder.app import App
@@ -290,6 +297,60 @@ def test_prompt_shows_windows_within_the_budget_and_delimited() -> None:
     assert "вопрос ‹b›" in user
     assert "Предложение 40 о разном." in prompt.shown[0]  # the window around the best sentence
     assert prompt.shown[0].startswith("… ") and prompt.shown[0].endswith(" …")
+
+
+def test_timed_budget_reads_what_the_machine_reads_in_time() -> None:
+    assert timed_budget(640, 300, None, 2.0) == 640  # speed not measured yet
+    assert timed_budget(640, 300, 40.0, 0.0) == 640  # turned off
+    assert timed_budget(640, 300, 100.0, 2.0) == 500  # 200 timed tokens after the prefix
+    assert timed_budget(640, 300, 1000.0, 2.0) == 640  # a fast machine: the cap holds
+    assert timed_budget(640, 300, 10.0, 2.0) == 300 + MIN_TIMED_TOKENS  # one window, always
+
+
+@pytest.fixture
+def long_posts_app(settings, make_app, llm, write_export, always_answer) -> App:
+    """Three long posts, one sentence of each about the rink: the prompt's budget binds."""
+    settings.answer.style = "free"
+    sentences = [f"Предложение номер {i} про разное в городе." for i in range(60)]
+    sentences[30] = "Каток в парке откроется 25 ноября, вход бесплатный."
+    app = make_app(llm)
+    posts = [message(k + 1, " ".join(sentences)) for k in range(3)]
+    app.indexer().index_export(write_export(posts), username="city", progress=False)
+    always_answer.save(channel_refusal_file())
+    return app
+
+
+def test_a_slow_machine_is_shown_shorter_windows(
+    long_posts_app: App, llm: FakeGenerator
+) -> None:
+    question = "Когда откроется каток в парке?"
+    fast = long_posts_app.answerer().answer(question)
+    llm.rate = 20.0  # prompt tokens per second: 3 s reads 60, so the floor holds
+    slow = long_posts_app.answerer().answer(question)
+    charged = charged_prefix_tokens(llm.count_tokens)
+    assert fast.tokens["prompt"] > charged + MIN_TIMED_TOKENS
+    assert slow.tokens["prompt"] <= charged + MIN_TIMED_TOKENS
+    assert "Каток в парке откроется 25 ноября" in llm.probes[-1][-1].content
+    assert (fast.signals["shortened"], slow.signals["shortened"]) == (0.0, 1.0)
+    # A few tokens short of the full prompt is not a short prompt.
+    llm.rate = (fast.tokens["prompt"] - charged - 4) / 3.0
+    nearly = long_posts_app.answerer().answer(question)
+    assert nearly.tokens["prompt"] < fast.tokens["prompt"] and nearly.signals["shortened"] == 0.0
+
+
+def test_a_prompt_cut_short_is_refused_on_its_own_doubt_limit(
+    settings, long_posts_app: App, llm: FakeGenerator
+) -> None:
+    settings.answer.no_answer_refuse_above = 0.3
+    settings.answer.short_no_answer_refuse_above = 0.6
+    settings.answer.short_no_answer_retrieval_weight = 0.0
+    llm.no_answer = 0.45  # doubt between the two limits
+    question = "Когда откроется каток в парке?"
+    assert long_posts_app.answerer().answer(question).mode == "refused"
+    llm.rate = 20.0
+    llm.enqueue("Каток в парке откроется 25 ноября [1].")
+    short = long_posts_app.answerer().answer(question)
+    assert short.signals["shortened"] == 1.0 and short.mode != "refused"
 
 
 def test_window_grows_around_the_best_sentence() -> None:

@@ -143,6 +143,10 @@ def test_smollm2_streams_with_the_gguf_chat_template() -> None:
         load_settings(llm={"mode": "llama-cpp", "model": SMOLLM, "n_ctx": 1024, "temperature": 0})
     )
     assert gen is not None and gen.context_size == 1024
+    assert gen.prompt_rate() is None  # nothing evaluated yet
+    gen.prefill([ChatMessage("system", "You answer questions about a channel. " * 12)])
+    rate = gen.prompt_rate()  # the system prompt's evaluation measured this machine
+    assert rate is not None and rate > 0
     pieces = list(gen.stream([ChatMessage("user", "What is the capital of France?")], 16))
     assert pieces and "".join(t.text for t in pieces).strip()
     # Each piece carries the model's own log probability: at most 0, and not all certain.

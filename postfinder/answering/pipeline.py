@@ -31,7 +31,14 @@ from postfinder.answering.headline import content_overlap, is_headline
 from postfinder.answering.injection import addresses_model
 from postfinder.answering.names import names_held
 from postfinder.answering.passages import RankedPost, best_sentences, rank_sentences, support_texts
-from postfinder.answering.prompt import NO_ANSWER, Prompt, build_prompt, system_messages
+from postfinder.answering.prompt import (
+    NO_ANSWER,
+    Prompt,
+    build_prompt,
+    charged_prefix_tokens,
+    system_messages,
+    timed_budget,
+)
 from postfinder.answering.question import focus_question
 from postfinder.answering.quote import render_quote
 from postfinder.answering.refusal import RefusalModel
@@ -150,6 +157,11 @@ class _Streamed:
         if not words:
             return {}
         return {"lead_logprob_mean": sum(words) / len(words), "lead_logprob_min": min(words)}
+
+
+# A prompt cut to less than this share of its posts' tokens has the doubt limits of a
+# short prompt; a few tokens less (a fast machine near max_prompt_tokens) keep the usual.
+SHORTENED_BELOW = 0.75
 
 
 def _words(text: str) -> str:
@@ -413,7 +425,7 @@ class Answerer:
         """
         assert self.generator is not None
         self.generator.prefill(span_system_messages())
-        budget = min(self.generator.context_size - 64, self.settings.max_prompt_tokens)
+        budget, _ = self._prompt_budget(64)
         prompt = build_span_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.sources:
             return _Reply.refusal(language), _Trace()
@@ -499,6 +511,37 @@ class Answerer:
         links = [self.retriever.channel.link(post.id), *post.links, *URL_RE.findall(post.text)]
         return sanitize_answer(text, links, MENTION_RE.findall(post.text), self.settings.max_chars)
 
+    def _prompt_budget(self, reply_tokens: int) -> tuple[int, int]:
+        """Prompt tokens for a question, and what they would be on a fast machine.
+
+        The second is the window less ``reply_tokens``, at most ``max_prompt_tokens``; the
+        first also what the model reads in ``prompt_seconds`` at the speed it last ran
+        (`timed_budget`).
+        """
+        assert self.generator is not None
+        generator = self.generator
+        full = min(generator.context_size - reply_tokens, self.settings.max_prompt_tokens)
+        timed = timed_budget(
+            full,
+            charged_prefix_tokens(generator.count_tokens),
+            generator.prompt_rate(),
+            self.settings.prompt_seconds,
+        )
+        return timed, full
+
+    def _free_prompt(self, question: str, ranked: list[RankedPost]) -> tuple[Prompt, bool]:
+        """The free style's prompt, and whether time cut it short: it shows less than
+        `SHORTENED_BELOW` of the tokens of posts the full budget would show."""
+        assert self.generator is not None
+        count = self.generator.count_tokens
+        budget, full = self._prompt_budget(self.llm_settings.max_tokens)
+        prompt = build_prompt(question, ranked, count, budget)
+        if budget >= full:
+            return prompt, False
+        charged = charged_prefix_tokens(count)
+        whole = build_prompt(question, ranked, count, full).tokens - charged
+        return prompt, prompt.tokens - charged < SHORTENED_BELOW * whole
+
     def _generate(
         self,
         question: str,
@@ -511,23 +554,25 @@ class Answerer:
         answers), a refusal when the model judges that the posts do not say."""
         assert self.generator is not None
         self.generator.prefill(system_messages())  # a no-op once the model holds it
-        max_tokens = self.llm_settings.max_tokens
-        budget = min(self.generator.context_size - max_tokens, self.settings.max_prompt_tokens)
-        prompt = build_prompt(question, ranked, self.generator.count_tokens, budget)
+        prompt, shortened = self._free_prompt(question, ranked)
         if not prompt.posts:
             return None, _Trace()
         started = time.perf_counter()
         # The model's own doubt, read from its first token before it writes: what refuses
         # near-misses (the topic is in the channel, the detail asked is not).
         no_answer = self.generator.first_token_probability(prompt.messages, NO_ANSWER)
-        signals = {"retrieval": asked.probability, "no_answer": no_answer}
+        signals = {
+            "retrieval": asked.probability,
+            "no_answer": no_answer,
+            "shortened": float(shortened),
+        }
         settings = self.settings
-        if refuses(
-            asked.probability,
-            no_answer,
-            settings.no_answer_refuse_above,
-            settings.no_answer_retrieval_weight,
-        ):
+        above, weight = (
+            (settings.short_no_answer_refuse_above, settings.short_no_answer_retrieval_weight)
+            if shortened  # shown less of the posts, the model doubts more often
+            else (settings.no_answer_refuse_above, settings.no_answer_retrieval_weight)
+        )
+        if refuses(asked.probability, no_answer, above, weight):
             probe_ms = (time.perf_counter() - started) * 1000
             timings = {"first_token_ms": probe_ms, "generation_ms": probe_ms}
             return _Reply.refusal(asked.language), _Trace(

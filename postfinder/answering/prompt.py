@@ -82,6 +82,25 @@ def charged_prefix_tokens(count_tokens: Callable[[str], int]) -> int:
     return sum(count_tokens(m.content) + 8 for m in charged)
 
 
+# A post window shorter than this shows less than a sentence or two: left out.
+MIN_WINDOW_TOKENS = 40
+# The question, its instructions and one post window (`build_prompt`'s overheads).
+MIN_TIMED_TOKENS = 112
+
+
+def timed_budget(budget: int, charged: int, rate: float | None, seconds: float) -> int:
+    """``budget`` cut to what a model evaluating ``rate`` prompt tokens per second reads in
+    ``seconds`` beyond the ``charged`` prefix (cached, so not timed), and never below
+    `MIN_TIMED_TOKENS`; unchanged when the rate is unknown or ``seconds`` is 0.
+
+    On a slow machine the posts are shown as shorter windows, so that the time to the
+    first token stays about the same on every machine.
+    """
+    if rate is None or seconds <= 0:
+        return budget
+    return min(budget, charged + max(MIN_TIMED_TOKENS, int(rate * seconds)))
+
+
 def _render_post(number: int, post: Post, text: str) -> str:
     date = datetime.fromtimestamp(post.date, tz=timezone.utc).strftime("%Y-%m-%d")
     # Delimiters the post text cannot close: angle brackets inside are neutralised.
@@ -132,8 +151,10 @@ def build_prompt(
     for i, item in enumerate(candidates):
         room = budget - used
         share = room / (len(candidates) - i) * (1.6 if i == 0 else 1.0)
+        if i == 0:  # a tight budget (a slow machine) still shows the best post's sentence
+            share = max(share, MIN_WINDOW_TOKENS + 24)
         window_budget = int(min(room, share)) - 24  # the post's tags and date
-        if window_budget < 40:
+        if window_budget < MIN_WINDOW_TOKENS:
             break
         text = item.window(window_budget, count_tokens)
         block = _render_post(len(included) + 1, item.post, text)

@@ -71,6 +71,10 @@ class Generator(Protocol):
     def prefill(self, messages: Sequence[ChatMessage]) -> None:
         """Prepare a fixed prompt prefix so that prompts starting with it begin faster."""
 
+    def prompt_rate(self) -> float | None:
+        """Prompt tokens per second this model last evaluated at on this machine, or
+        ``None`` before it has evaluated enough to tell."""
+
     def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int, avoid: str = ""
     ) -> Iterator[Token]:

@@ -30,6 +30,8 @@ class FakeGenerator:
         # The log probability each streamed word gets (0: the model was certain of it).
         self.logprob = 0.0
         self.probes: list[list[ChatMessage]] = []
+        # What `prompt_rate` reports (prompt tokens per second; None: not yet measured).
+        self.rate: float | None = None
         self.constraints: list[Constraint] = []
         self.default = default
         self.delay = delay
@@ -51,6 +53,10 @@ class FakeGenerator:
     def prefill(self, messages: Sequence[ChatMessage]) -> None:
         """Record the prefix (a real model would evaluate it once)."""
         self.prefilled.append(list(messages))
+
+    def prompt_rate(self) -> float | None:
+        """The set ``rate``."""
+        return self.rate
 
     def first_token_probability(self, messages: Sequence[ChatMessage], text: str) -> float:
         """``no_answer`` when the next queued reply refuses (starts with ``text``): 1, else

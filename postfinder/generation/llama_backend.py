@@ -6,6 +6,7 @@ import codecs
 import os
 import struct
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from postfinder.generation.base import ChatMessage, Choice, Constraint, Token
 from postfinder.generation.probe import ensure_llama_runs
 
 GGUF_MAGIC = b"GGUF"
+# Fewer new tokens than this say more about the call's overhead than the machine's speed.
+RATE_MIN_TOKENS = 48
 
 
 def available_memory_bytes() -> int | None:
@@ -148,10 +151,16 @@ class LlamaCppGenerator:
         self._prefilled: tuple[tuple[str, str], ...] = ()
         self._formatter: Any = None
         self._rng = np.random.default_rng(seed)
+        self._rate: float | None = None
 
     def count_tokens(self, text: str) -> int:
         """Count model tokens."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt_rate(self) -> float | None:
+        """Prompt tokens per second of the last evaluation long enough to tell (at least
+        `RATE_MIN_TOKENS` new tokens; the system prompt's is the first), else ``None``."""
+        return self._rate
 
     def prefill(self, messages: Sequence[ChatMessage]) -> None:
         """Evaluate a fixed prompt prefix (the system prompt) once.
@@ -285,7 +294,10 @@ class LlamaCppGenerator:
             cached += 1
         cached = min(cached, len(tokens) - 1)  # at least one token, for fresh logits
         llm.n_tokens = cached  # eval() drops the cache beyond this point
+        started = time.perf_counter()
         llm.eval(tokens[cached:])
+        if len(tokens) - cached >= RATE_MIN_TOKENS:
+            self._rate = (len(tokens) - cached) / max(time.perf_counter() - started, 1e-6)
         return self._logits(llama_get_logits_ith)
 
     def _logits(self, getter: Any) -> Any:

@@ -87,6 +87,8 @@ def evaluate_answer_pipeline(  # pylint: disable=too-many-arguments,too-many-pos
     report: dict[str, Any] = dict(metrics)
     generator = answerer.generator
     report["model"] = generator.name if generator is not None else "none (extractive)"
+    # What sized the prompts on this machine (`AnswerSettings.prompt_seconds`).
+    report["prompt_read_tokens_per_s"] = (generator.prompt_rate() if generator else None) or 0.0
     if records_out is not None:
         with records_out.open("w", encoding="utf-8") as handle:
             for record in records:
