@@ -320,9 +320,7 @@ def long_posts_app(settings, make_app, llm, write_export, always_answer) -> App:
     return app
 
 
-def test_a_slow_machine_is_shown_shorter_windows(
-    long_posts_app: App, llm: FakeGenerator
-) -> None:
+def test_a_slow_machine_is_shown_shorter_windows(long_posts_app: App, llm: FakeGenerator) -> None:
     question = "Когда откроется каток в парке?"
     fast = long_posts_app.answerer().answer(question)
     llm.rate = 20.0  # prompt tokens per second: 3 s reads 60, so the floor holds
