@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import Literal
 
 from postfinder.answering.answer_type import (
@@ -511,6 +511,12 @@ class Answerer:
         links = [self.retriever.channel.link(post.id), *post.links, *URL_RE.findall(post.text)]
         return sanitize_answer(text, links, MENTION_RE.findall(post.text), self.settings.max_chars)
 
+    @cached_property
+    def _charged(self) -> int:
+        """`charged_prefix_tokens` of this model: the same for every question."""
+        assert self.generator is not None
+        return charged_prefix_tokens(self.generator.count_tokens)
+
     def _prompt_budget(self, reply_tokens: int) -> tuple[int, int]:
         """Prompt tokens for a question, and what they would be on a fast machine.
 
@@ -522,10 +528,7 @@ class Answerer:
         generator = self.generator
         full = min(generator.context_size - reply_tokens, self.settings.max_prompt_tokens)
         timed = timed_budget(
-            full,
-            charged_prefix_tokens(generator.count_tokens),
-            generator.prompt_rate(),
-            self.settings.prompt_seconds,
+            full, self._charged, generator.prompt_rate(), self.settings.prompt_seconds
         )
         return timed, full
 
@@ -538,9 +541,8 @@ class Answerer:
         prompt = build_prompt(question, ranked, count, budget)
         if budget >= full:
             return prompt, False
-        charged = charged_prefix_tokens(count)
-        whole = build_prompt(question, ranked, count, full).tokens - charged
-        return prompt, prompt.tokens - charged < SHORTENED_BELOW * whole
+        whole = build_prompt(question, ranked, count, full).tokens - self._charged
+        return prompt, prompt.tokens - self._charged < SHORTENED_BELOW * whole
 
     def _generate(
         self,

@@ -88,5 +88,5 @@ def answer_report(report: dict[str, Any]) -> str:
         f"p95 {report['first_token_ms_p95'] / 1000:.2f} s; "
         f"total p50 {report['total_ms_p50'] / 1000:.2f} s, "
         f"p95 {report['total_ms_p95'] / 1000:.2f} s; {report['tokens_per_s']:.1f} tokens/s; "
-        f"prompts read at {report.get('prompt_read_tokens_per_s', 0.0):.0f} tokens/s"
+        f"prompts read at {report['prompt_read_tokens_per_s']:.0f} tokens/s"
     )
