@@ -8,7 +8,7 @@ prints hit@5 / MRR@10 per fusion strategy, and refusal / false-refusal rates of 
 shipped refusal model and of the channel's label-free automatic calibration.
 
 Usage: python scripts/bench_channels.py [--shared ../shared] [--work /tmp/pf-eval]
-       [--only NAME ...] [--no-offtopic-check]
+       [--only NAME ...]
 """
 
 from __future__ import annotations

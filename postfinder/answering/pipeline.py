@@ -582,7 +582,10 @@ class Answerer:
                 timings=timings,
                 signals=signals,
             )
-        streamed = self._stream(prompt, question, on_progress, cancel, started)
+        # Shown one window of each post, the small model more often copies the wrong part
+        # of it: its draft only points at the sentence to quote, so nothing is streamed.
+        shown = None if shortened else on_progress
+        streamed = self._stream(prompt, question, shown, cancel, started)
         timings = streamed.timings
         if streamed.timed_out:  # the extract answers instead
             return None, _Trace(
@@ -602,7 +605,7 @@ class Answerer:
         if draft.startswith(NO_ANSWER):
             # The model said the posts do not answer: the extract must not answer for it.
             return _Reply.refusal(asked.language), replace(trace, rejected_draft=draft)
-        reply = self._accepted(draft, prompt, question, signals)
+        reply = None if shortened else self._accepted(draft, prompt, question, signals)
         return reply, (trace if reply is not None else replace(trace, rejected_draft=draft))
 
     def _accepted(
