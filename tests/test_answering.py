@@ -299,6 +299,21 @@ def test_prompt_shows_windows_within_the_budget_and_delimited() -> None:
     assert prompt.shown[0].startswith("… ") and prompt.shown[0].endswith(" …")
 
 
+def test_the_budget_is_shared_among_the_posts_it_can_show() -> None:
+    texts = [" ".join(f"Пост {i} предложение {j} о разном." for j in range(60)) for i in range(5)]
+    ranked = _ranked(texts, "предложение 30")
+    words = lambda t: len(t.split())  # noqa: E731
+    charged = charged_prefix_tokens(words)
+    # Room for about two windows: two posts share it, none starves the rest of it.
+    pair = build_prompt("предложение 30", ranked, words, charged + 190)
+    assert len(pair.posts) == 2 and pair.tokens > charged + 190 - 40
+    assert len(pair.shown[0].split()) > len(pair.shown[1].split())  # the best, a larger one
+    assert len(build_prompt("предложение 30", ranked, words, charged + 600).posts) == 5
+    # A slow machine's floor: the best post's sentence, even when its window overflows.
+    tight = build_prompt("предложение 30", ranked, words, charged + 60)
+    assert len(tight.posts) == 1 and tight.tokens <= charged + 60 + 40
+
+
 def test_timed_budget_reads_what_the_machine_reads_in_time() -> None:
     assert timed_budget(640, 300, None, 2.0) == 640  # speed not measured yet
     assert timed_budget(640, 300, 40.0, 0.0) == 640  # turned off

@@ -86,6 +86,9 @@ def charged_prefix_tokens(count_tokens: Callable[[str], int]) -> int:
 MIN_WINDOW_TOKENS = 40
 # The question, its instructions and one post window (`build_prompt`'s overheads).
 MIN_TIMED_TOKENS = 112
+_POST_TAG_TOKENS = 24  # a post's tags and date
+_POST_MIN_TOKENS = MIN_WINDOW_TOKENS + _POST_TAG_TOKENS
+_TOP_EXTRA = 0.6  # the best post's window is 1.6 times the others'
 
 
 def timed_budget(budget: int, charged: int, rate: float | None, seconds: float) -> int:
@@ -117,9 +120,10 @@ def build_prompt(
 ) -> Prompt:
     """Build the chat prompt from windows of the ranked posts, within ``budget`` tokens.
 
-    Each post is shown as the window around its best-matching sentence. The top post may
-    take a larger share of the budget than the others; a post whose window would be
-    shorter than a sentence or two is left out.
+    Each post is shown as the window around its best-matching sentence. The budget is
+    shared among as many of the best posts as get a window of a sentence or two each, the
+    top post's 1.6 times the others'; the top post is shown even when its shortest window
+    does not fit (a slow machine's budget: `timed_budget`).
 
     Parameters
     ----------
@@ -148,18 +152,22 @@ def build_prompt(
     shown: list[str] = []
     items: list[RankedPost] = []
     candidates = [r for r in ranked if r.sentences]
-    for i, item in enumerate(candidates):
+    # As many posts as each get a window of a sentence or two, the best a larger one:
+    # the budget is shared among those rather than cut off at the first post it starves.
+    count = max(1, min(len(candidates), int((budget - used) / _POST_MIN_TOKENS - _TOP_EXTRA)))
+    for i, item in enumerate(candidates[:count]):
         room = budget - used
-        share = room / (len(candidates) - i) * (1.6 if i == 0 else 1.0)
+        weight = 1.0 + _TOP_EXTRA if i == 0 else 1.0
+        share = room * weight / (count - i + (_TOP_EXTRA if i == 0 else 0.0))
         if i == 0:  # a tight budget (a slow machine) still shows the best post's sentence
-            share = max(share, MIN_WINDOW_TOKENS + 24)
-        window_budget = int(min(room, share)) - 24  # the post's tags and date
+            share = max(share, _POST_MIN_TOKENS)
+        window_budget = int(share) - _POST_TAG_TOKENS
         if window_budget < MIN_WINDOW_TOKENS:
             break
         text = item.window(window_budget, count_tokens)
         block = _render_post(len(included) + 1, item.post, text)
         cost = count_tokens(block)
-        if used + cost > budget:
+        if used + cost > budget and i > 0:
             break
         blocks.append(block)
         included.append(item.post)
