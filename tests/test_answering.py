@@ -366,7 +366,10 @@ def test_a_prompt_cut_short_is_refused_on_its_own_doubt_limit(
     short = long_posts_app.answerer().answer(question, on_progress=shown.append)
     assert short.signals["shortened"] == 1.0 and short.mode != "refused"
     # Its draft is not shown: it points at the sentence, which is quoted.
-    assert short.mode == "extractive" and short.rejected_draft == "Каток в парке откроется 25 ноября [1]."
+    assert (
+        short.mode == "extractive"
+        and short.rejected_draft == "Каток в парке откроется 25 ноября [1]."
+    )
     assert "Каток в парке откроется 25 ноября, вход бесплатный.»" in short.answer
     assert shown == []
 
