@@ -312,6 +312,8 @@ def test_the_budget_is_shared_among_the_posts_it_can_show() -> None:
     # A slow machine's floor: the best post's sentence, even when its window overflows.
     tight = build_prompt("предложение 30", ranked, words, charged + 60)
     assert len(tight.posts) == 1 and tight.tokens <= charged + 60 + 40
+    # A budget far below the prefix and the question (a small context) shows none.
+    assert not build_prompt("предложение 30", ranked, words, charged - 60).posts
 
 
 def test_timed_budget_reads_what_the_machine_reads_in_time() -> None:

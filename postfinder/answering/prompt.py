@@ -123,7 +123,8 @@ def build_prompt(
     Each post is shown as the window around its best-matching sentence. The budget is
     shared among as many of the best posts as get a window of a sentence or two each, the
     top post's 1.6 times the others'; the top post is shown even when its shortest window
-    does not fit (a slow machine's budget: `timed_budget`).
+    overflows the budget by up to a window (a slow machine's floor: `timed_budget`), but
+    not when the budget is far below the prefix and question (a small context).
 
     Parameters
     ----------
@@ -167,7 +168,8 @@ def build_prompt(
         text = item.window(window_budget, count_tokens)
         block = _render_post(len(included) + 1, item.post, text)
         cost = count_tokens(block)
-        if used + cost > budget and i > 0:
+        # The best post may overflow a slow machine's floor by a window, never a context.
+        if used + cost > budget + (_POST_MIN_TOKENS if i == 0 else 0):
             break
         blocks.append(block)
         included.append(item.post)
