@@ -302,7 +302,7 @@ def test_prompt_shows_windows_within_the_budget_and_delimited() -> None:
 def test_the_budget_is_shared_among_the_posts_it_can_show() -> None:
     texts = [" ".join(f"Пост {i} предложение {j} о разном." for j in range(60)) for i in range(5)]
     ranked = _ranked(texts, "предложение 30")
-    words = lambda t: len(t.split())  # noqa: E731
+    words = FakeGenerator().count_tokens  # whitespace-separated words
     charged = charged_prefix_tokens(words)
     # Room for about two windows: two posts share it, none starves the rest of it.
     pair = build_prompt("предложение 30", ranked, words, charged + 190)

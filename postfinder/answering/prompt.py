@@ -157,9 +157,8 @@ def build_prompt(
     # the budget is shared among those rather than cut off at the first post it starves.
     count = max(1, min(len(candidates), int((budget - used) / _POST_MIN_TOKENS - _TOP_EXTRA)))
     for i, item in enumerate(candidates[:count]):
-        room = budget - used
-        weight = 1.0 + _TOP_EXTRA if i == 0 else 1.0
-        share = room * weight / (count - i + (_TOP_EXTRA if i == 0 else 0.0))
+        extra = _TOP_EXTRA if i == 0 else 0.0
+        share = (budget - used) * (1.0 + extra) / (count - i + extra)
         if i == 0:  # a tight budget (a slow machine) still shows the best post's sentence
             share = max(share, _POST_MIN_TOKENS)
         window_budget = int(share) - _POST_TAG_TOKENS
