@@ -284,11 +284,12 @@ class AnswerSettings(BaseModel):
     )
     max_chars: int = Field(1200, ge=100, le=4000, description="Longest answer text.")
     prompt_seconds: float = Field(
-        3.0,
+        2.8,
         ge=0,
-        description="Seconds the model may take to read a question's posts, at the speed it "
-        "last read a prompt on this machine: a slower machine is shown shorter windows of the "
-        "posts (0: only max_prompt_tokens bounds the prompt).",
+        description="Seconds from a question to the model's first token: retrieval and "
+        "sentence ranking spend part of them, and the model is shown what it reads in the "
+        "rest at the speed it last read a prompt on this machine, so a slower machine is "
+        "shown shorter windows of the posts (0: only max_prompt_tokens bounds the prompt).",
     )
     max_prompt_tokens: int = Field(
         640,

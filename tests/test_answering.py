@@ -47,6 +47,9 @@ def test_grounded_generated_answer_cites_only_used_posts(qa_app: App, llm: FakeG
     assert answer.sources[0].link == "https://t.me/city/3"
     assert answer.render().endswith("Источники:\n[1] https://t.me/city/3")
     assert {"retrieval_ms", "first_token_ms", "generation_ms", "total_ms"} <= set(answer.timings)
+    # Counted from the question, as the member waits: retrieval and ranking come first.
+    timings = answer.timings
+    assert timings["retrieval_ms"] < timings["first_token_ms"] <= timings["total_ms"]
     assert answer.tokens["completion"] > 0 and answer.tokens["prompt"] > 0
     system, *_, user = llm.history[0]
     assert system.content == SYSTEM_PROMPT
@@ -322,6 +325,9 @@ def test_timed_budget_reads_what_the_machine_reads_in_time() -> None:
     assert timed_budget(640, 300, 100.0, 2.0) == 500  # 200 timed tokens after the prefix
     assert timed_budget(640, 300, 1000.0, 2.0) == 640  # a fast machine: the cap holds
     assert timed_budget(640, 300, 10.0, 2.0) == 300 + MIN_TIMED_TOKENS  # one window, always
+    # The time limit counts from the question: what retrieval and ranking spent is gone.
+    assert timed_budget(640, 300, 100.0, 2.0, spent=0.5) == 450
+    assert timed_budget(640, 300, 100.0, 2.0, spent=5.0) == 300 + MIN_TIMED_TOKENS
 
 
 @pytest.fixture

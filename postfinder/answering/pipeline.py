@@ -45,7 +45,7 @@ from postfinder.answering.refusal import RefusalModel
 from postfinder.answering.sanitize import MENTION_RE, URL_RE, sanitize_answer
 from postfinder.answering.span import NO_SPAN, Pick, SpanPrompt, build_span_prompt, locate
 from postfinder.answering.span import system_messages as span_system_messages
-from postfinder.generation.base import Generator, Token
+from postfinder.generation.base import ChatMessage, Generator, Token
 from postfinder.ingest.post import Post
 from postfinder.language import reply_language
 from postfinder.phrases import phrase
@@ -114,10 +114,12 @@ class _Reply:
 @dataclass(frozen=True)
 class _Asked:
     """What the decision knows of a question before the model: retrieval's probability
-    that the posts answer, and the reply language."""
+    that the posts answer, the reply language, and when it was asked (a `perf_counter`
+    reading: the model's time limit and its timings count from it, as the member waits)."""
 
     probability: float
     language: str
+    started: float
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ class _Streamed:
 # A prompt cut to less than this share of its posts' tokens has the doubt limits of a
 # short prompt; a few tokens less (a fast machine near max_prompt_tokens) keep the usual.
 SHORTENED_BELOW = 0.75
+
+
+def fixed_prefix(settings: AnswerSettings) -> list[ChatMessage]:
+    """The messages every prompt of ``settings.style`` starts with (read once, then cached)."""
+    return span_system_messages() if settings.style == "span" else system_messages()
 
 
 def _words(text: str) -> str:
@@ -284,9 +291,8 @@ class Answerer:
             if topic is not None:
                 reply = topic  # no model: the post holds the topic, its link the detail
             elif not refuse:
-                reply, trace = self._compose(
-                    query, posts, probability, language, use_llm, on_progress, cancel
-                )
+                asked = _Asked(probability, language, started)
+                reply, trace = self._compose(query, posts, asked, use_llm, on_progress, cancel)
         timings.update(trace.timings)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         if self._points(use_llm) and on_progress is not None and reply.mode != "refused":
@@ -345,8 +351,7 @@ class Answerer:
         self,
         query: str,
         posts: list[Post],
-        probability: float,
-        language: str,
+        asked: _Asked,
         use_llm: bool,
         on_progress: Callable[[str], None] | None,
         cancel: threading.Event | None,
@@ -354,13 +359,11 @@ class Answerer:
         """Reply from posts that passed the refusal decision: the model's answer or an extract."""
         ranked = rank_sentences(query, posts, self.retriever.embedder, self.tokenize)
         if self._points(use_llm):
-            return self._point(query, ranked, probability, language, cancel)
+            return self._point(query, ranked, asked, cancel)
         generated: _Reply | None = None
         trace = _Trace()
         if use_llm and self.generator is not None:
-            generated, trace = self._generate(
-                query, ranked, _Asked(probability, language), on_progress, cancel
-            )
+            generated, trace = self._generate(query, ranked, asked, on_progress, cancel)
         # An extract replaces a draft that failed the checks; the draft stays on record.
         if generated is not None:
             return generated, trace
@@ -368,8 +371,8 @@ class Answerer:
             invented = invented_share(ranked, trace.rejected_draft, query, self.tokenize)
             if invented is not None:
                 trace.signals["invented"] = invented
-        extract = self._extract(query, ranked, language, trace.rejected_draft)
-        return extract or _Reply.refusal(language), trace
+        extract = self._extract(query, ranked, asked.language, trace.rejected_draft)
+        return extract or _Reply.refusal(asked.language), trace
 
     def _extract(
         self, question: str, ranked: list[RankedPost], language: str, draft: str | None = None
@@ -413,8 +416,7 @@ class Answerer:
         self,
         question: str,
         ranked: list[RankedPost],
-        probability: float,
-        language: str,
+        asked: _Asked,
         cancel: threading.Event | None,
     ) -> tuple[_Reply, _Trace]:
         """Let the model point at the answer (`postfinder.answering.span`) and decide.
@@ -424,14 +426,14 @@ class Answerer:
         question asks for, is replaced by the quoted sentence it comes from.
         """
         assert self.generator is not None
-        self.generator.prefill(span_system_messages())
-        budget, _ = self._prompt_budget(64)
+        probability, language = asked.probability, asked.language
+        warmup = self._prefill(span_system_messages())
+        budget, _ = self._prompt_budget(64, asked.started + warmup)
         prompt = build_span_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.sources:
             return _Reply.refusal(language), _Trace()
         if cancel is not None and cancel.is_set():
             return self._span_extract(prompt, None, language), _Trace()
-        started = time.perf_counter()
         choice = self.generator.choose(
             prompt.prompt.messages,
             prompt.constraint,
@@ -439,7 +441,8 @@ class Answerer:
             self.settings.span_max_tokens,
             cancel,
         )
-        elapsed = (time.perf_counter() - started) * 1000  # one step: first token and whole
+        # One step: first token and whole, counted from the question.
+        elapsed = (time.perf_counter() - asked.started) * 1000
         pick = locate(choice.text, prompt)
         confidence = span_confidence(choice.logprobs)
         type_ok = pick is not None and answer_type_fits(question, pick.text)
@@ -511,33 +514,45 @@ class Answerer:
         links = [self.retriever.channel.link(post.id), *post.links, *URL_RE.findall(post.text)]
         return sanitize_answer(text, links, MENTION_RE.findall(post.text), self.settings.max_chars)
 
+    def _prefill(self, messages: Sequence[ChatMessage]) -> float:
+        """Have the model read the fixed prefix (a no-op once it holds it); the seconds it
+        took, which do not shorten this question's posts: it is read once per start."""
+        assert self.generator is not None
+        started = time.perf_counter()
+        self.generator.prefill(messages)
+        return time.perf_counter() - started
+
     @cached_property
     def _charged(self) -> int:
         """`charged_prefix_tokens` of this model: the same for every question."""
         assert self.generator is not None
         return charged_prefix_tokens(self.generator.count_tokens)
 
-    def _prompt_budget(self, reply_tokens: int) -> tuple[int, int]:
+    def _prompt_budget(self, reply_tokens: int, asked_at: float) -> tuple[int, int]:
         """Prompt tokens for a question, and what they would be on a fast machine.
 
         The second is the window less ``reply_tokens``, at most ``max_prompt_tokens``; the
-        first also what the model reads in ``prompt_seconds`` at the speed it last ran
-        (`timed_budget`).
+        first also what the model reads, at the speed it last ran, in what is left of
+        ``prompt_seconds`` since the question was asked (``asked_at``, a `perf_counter`
+        reading): retrieval and sentence ranking have spent the rest (`timed_budget`).
         """
         assert self.generator is not None
         generator = self.generator
         full = min(generator.context_size - reply_tokens, self.settings.max_prompt_tokens)
+        spent = time.perf_counter() - asked_at
         timed = timed_budget(
-            full, self._charged, generator.prompt_rate(), self.settings.prompt_seconds
+            full, self._charged, generator.prompt_rate(), self.settings.prompt_seconds, spent
         )
         return timed, full
 
-    def _free_prompt(self, question: str, ranked: list[RankedPost]) -> tuple[Prompt, bool]:
+    def _free_prompt(
+        self, question: str, ranked: list[RankedPost], asked_at: float
+    ) -> tuple[Prompt, bool]:
         """The free style's prompt, and whether time cut it short: it shows less than
         `SHORTENED_BELOW` of the tokens of posts the full budget would show."""
         assert self.generator is not None
         count = self.generator.count_tokens
-        budget, full = self._prompt_budget(self.llm_settings.max_tokens)
+        budget, full = self._prompt_budget(self.llm_settings.max_tokens, asked_at)
         prompt = build_prompt(question, ranked, count, budget)
         if budget >= full:
             return prompt, False
@@ -555,11 +570,11 @@ class Answerer:
         """Let the model answer; no reply when its draft fails the checks (the extract
         answers), a refusal when the model judges that the posts do not say."""
         assert self.generator is not None
-        self.generator.prefill(system_messages())  # a no-op once the model holds it
-        prompt, shortened = self._free_prompt(question, ranked)
+        warmup = self._prefill(system_messages())
+        prompt, shortened = self._free_prompt(question, ranked, asked.started + warmup)
         if not prompt.posts:
             return None, _Trace()
-        started = time.perf_counter()
+        started = asked.started  # the timings count from the question, as the member waits
         # The model's own doubt, read from its first token before it writes: what refuses
         # near-misses (the topic is in the channel, the detail asked is not).
         no_answer = self.generator.first_token_probability(prompt.messages, NO_ANSWER)
@@ -653,8 +668,8 @@ class Answerer:
     ) -> _Streamed:
         """Run the model, showing each completed sentence once it passes the checks.
 
-        ``started`` is a ``perf_counter`` reading from before the prompt was evaluated:
-        the timings count from it (the end is not timed when it ran out of time).
+        ``started`` is a ``perf_counter`` reading of when the question was asked: the
+        timings count from it (the end is not timed when it ran out of time).
         """
         assert self.generator is not None
         out = _Streamed()

@@ -91,17 +91,21 @@ _POST_MIN_TOKENS = MIN_WINDOW_TOKENS + _POST_TAG_TOKENS
 _TOP_EXTRA = 0.6  # the best post's window is 1.6 times the others'
 
 
-def timed_budget(budget: int, charged: int, rate: float | None, seconds: float) -> int:
+def timed_budget(
+    budget: int, charged: int, rate: float | None, seconds: float, spent: float = 0.0
+) -> int:
     """``budget`` cut to what a model evaluating ``rate`` prompt tokens per second reads in
-    ``seconds`` beyond the ``charged`` prefix (cached, so not timed), and never below
-    `MIN_TIMED_TOKENS`; unchanged when the rate is unknown or ``seconds`` is 0.
+    what is left of ``seconds`` once ``spent`` seconds have gone, beyond the ``charged``
+    prefix (cached, so not timed), and never below `MIN_TIMED_TOKENS`; unchanged when the
+    rate is unknown or ``seconds`` is 0.
 
-    On a slow machine the posts are shown as shorter windows, so that the time to the
-    first token stays about the same on every machine.
+    On a slow machine the posts are shown as shorter windows, so that the time from the
+    question to the first token stays about the same on every machine.
     """
     if rate is None or seconds <= 0:
         return budget
-    return min(budget, charged + max(MIN_TIMED_TOKENS, int(rate * seconds)))
+    left = max(seconds - spent, 0.0)
+    return min(budget, charged + max(MIN_TIMED_TOKENS, int(rate * left)))
 
 
 def _render_post(number: int, post: Post, text: str) -> str:
