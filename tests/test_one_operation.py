@@ -24,10 +24,13 @@ from test_bot import (
 )
 from typer.testing import CliRunner
 
+from postfinder.answering.prompt import system_messages
 from postfinder.answering.refusal import RefusalModel
 from postfinder.app import App
 from postfinder.cli import cli
+from postfinder.embeddings.fake import FakeEmbedder
 from postfinder.errors import ConfigError
+from postfinder.generation.fake import FakeGenerator
 from postfinder.operations import calibration, maintenance, members, posts
 from postfinder.operations import stats as stats_ops
 from postfinder.store.lock import WriterLock
@@ -198,3 +201,19 @@ def test_member_ids_are_numbers() -> None:
     assert members.member_id(" 42 ") == 42
     with pytest.raises(ConfigError, match="not a Telegram user id"):
         members.member_id("@someone")
+
+
+def test_the_models_are_ready_before_the_first_question(make_app: Any) -> None:
+    generator, embedder = FakeGenerator(), FakeEmbedder()
+    asyncio.run(maintenance.warm_up(make_app(generator, embedder=embedder)))
+    assert generator.prefilled == [system_messages()] and not generator.history
+    assert [kind for kind, _ in embedder.calls] == ["query"]
+
+
+def test_a_model_that_cannot_load_at_start_is_logged_not_fatal(
+    settings: Any, make_app: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.llm.mode = "llama-cpp"
+    settings.models_dir = tmp_path / "no-models"
+    asyncio.run(maintenance.warm_up(make_app()))
+    assert "Models not prepared at start: No GGUF model in" in caplog.text

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from postfinder.answering.pipeline import fixed_prefix
 from postfinder.app import App
 from postfinder.conversation.storage import BotStorage
-from postfinder.errors import ConfigError
+from postfinder.errors import ConfigError, PostfinderError
 from postfinder.operations import cache
 from postfinder.operations.health import HEARTBEAT_FILE
 from postfinder.operations.indexing import watch_inbox
@@ -140,12 +141,35 @@ async def purge_daily(
         await asyncio.sleep(every_s)
 
 
+def prepare_models(app: App) -> None:
+    """Load the embedding model, open every indexed channel's search indexes, load the
+    local model and have it read the fixed start of every prompt, so that the first
+    question after a start waits for none of them (docs/benchmarks.md)."""
+    app.embedder.embed_queries(["?"])
+    for channel_id in app.catalog.ids():
+        app.retriever(channel_id).search("?")
+    generator = app.generator
+    if generator is not None:
+        generator.prefill(fixed_prefix(app.settings.answer))
+
+
+async def warm_up(app: App) -> None:
+    """`prepare_models` on the work queue (the model runs one job at a time); a failure is
+    logged here and met again, with its message, by the first question."""
+    try:
+        await app.work_queue.run(lambda _cancel: prepare_models(app))
+    except PostfinderError as exc:
+        log.warning("Models not prepared at start: %s", exc)
+
+
 def start_background(app: App) -> list[asyncio.Task[None]]:
-    """Start what runs beside the front ends: heartbeat, handed-over exports, retention.
+    """Start what runs beside the front ends: the models' warm-up, heartbeat, handed-over
+    exports, retention.
 
     Once per process, whichever front ends run; the caller cancels the tasks on exit.
     """
     return [
+        asyncio.create_task(warm_up(app)),
         asyncio.create_task(beat(app.settings.data_dir / HEARTBEAT_FILE)),
         asyncio.create_task(watch_inbox(app)),
         asyncio.create_task(purge_daily(app.storage, app.settings.telegram.retention_days)),
