@@ -6,8 +6,10 @@ The real python-telegram-bot stack talks HTTP to tests/fake_telegram.py on 127.0
 indexed channel. Prints p50/p95 time to the first reply (the "searching" placeholder)
 and to the final answer, the answer modes, and the process's peak memory.
 
-Usage: python scripts/bench_bot.py [--chats 10] [--per-chat 5]
-(settings from POSTFINDER_*; e.g. POSTFINDER_LLM__MODE=none for extractive answers)
+Usage: python scripts/bench_bot.py [--chats 10] [--per-chat 5] [--after 0] [--question TEXT]...
+(settings from POSTFINDER_*; e.g. POSTFINDER_LLM__MODE=none for extractive answers).
+``--after S`` waits S seconds after the start before the burst: ``--chats 1 --per-chat 1
+--after 30`` times a member's first question once the bot has had time to get ready.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ QUESTIONS = (
 )
 
 
-async def burst(chats: int, per_chat: int) -> None:
+async def burst(chats: int, per_chat: int, after: float, questions: tuple[str, ...]) -> None:
     """Run one burst and print the figures."""
     fake = FakeTelegram().start()
     settings = load_settings()
@@ -59,10 +61,11 @@ async def burst(chats: int, per_chat: int) -> None:
         await application.post_init(application)  # type: ignore[misc]
         await application.start()
         await application.updater.start_polling(poll_interval=0.0, timeout=0)  # type: ignore[union-attr]
+        await asyncio.sleep(after)
         base = int(time.time()) % 100_000 * 100  # new message ids each run: none is "seen"
         for number, chat in enumerate(groups):
             for i in range(per_chat):
-                text = f"@pf_bot {QUESTIONS[(number + i) % len(QUESTIONS)]}"
+                text = f"@pf_bot {questions[(number + i) % len(questions)]}"
                 fake.push(
                     message={
                         "message_id": base + i,
@@ -115,8 +118,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=10)
     parser.add_argument("--per-chat", type=int, default=5)
+    parser.add_argument("--after", type=float, default=0.0, help="seconds idle after the start")
+    parser.add_argument("--question", action="append", help="asked instead of the built-in ones")
     args = parser.parse_args()
-    asyncio.run(burst(args.chats, args.per_chat))
+    asyncio.run(burst(args.chats, args.per_chat, args.after, tuple(args.question or QUESTIONS)))
 
 
 if __name__ == "__main__":
