@@ -217,3 +217,10 @@ def test_a_model_that_cannot_load_at_start_is_logged_not_fatal(
     settings.models_dir = tmp_path / "no-models"
     asyncio.run(maintenance.warm_up(make_app()))
     assert "Models not prepared at start: No GGUF model in" in caplog.text
+
+
+def test_the_warm_up_opens_every_indexed_channel(bot_app: App) -> None:
+    embedder = bot_app.embedder
+    asyncio.run(maintenance.warm_up(bot_app))
+    queries = [texts for kind, texts in embedder.calls if kind == "query"]  # type: ignore[attr-defined]
+    assert queries.count(["?"]) == 1 + len(bot_app.catalog.ids()) and bot_app.catalog.ids()

@@ -142,12 +142,12 @@ async def purge_daily(
 
 
 def prepare_models(app: App) -> None:
-    """Load the embedding model, open every indexed channel's search indexes, load the
-    local model and have it read the fixed start of every prompt, so that the first
-    question after a start waits for none of them (docs/benchmarks.md)."""
+    """Load the embedding model, open every indexed channel's search indexes and refusal
+    model, load the local model and have it read the fixed start of every prompt, so that
+    the first question after a start waits for none of them (docs/benchmarks.md)."""
     app.embedder.embed_queries(["?"])
     for channel_id in app.catalog.ids():
-        app.retriever(channel_id).search("?")
+        app.answerer(channel_id).retrieve("?")
     generator = app.generator
     if generator is not None:
         generator.prefill(fixed_prefix(app.settings.answer))
