@@ -427,7 +427,7 @@ class Answerer:
         """
         assert self.generator is not None
         probability, language = asked.probability, asked.language
-        warmup = self._prefill(span_system_messages())
+        warmup = self._prefill(fixed_prefix(self.settings))
         budget, _ = self._prompt_budget(64, asked.started + warmup)
         prompt = build_span_prompt(question, ranked, self.generator.count_tokens, budget)
         if not prompt.sources:
@@ -570,7 +570,7 @@ class Answerer:
         """Let the model answer; no reply when its draft fails the checks (the extract
         answers), a refusal when the model judges that the posts do not say."""
         assert self.generator is not None
-        warmup = self._prefill(system_messages())
+        warmup = self._prefill(fixed_prefix(self.settings))
         prompt, shortened = self._free_prompt(question, ranked, asked.started + warmup)
         if not prompt.posts:
             return None, _Trace()
